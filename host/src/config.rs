@@ -1,0 +1,493 @@
+//! `snakebridge.toml`: which Python libraries a project binds, and how.
+//!
+//! Unknown keys and bad values are errors that point at the line; nothing has a silent
+//! fallback.
+
+mod requirement;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use miette::{NamedSource, SourceSpan};
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use requirement::Requirement;
+
+use crate::naming;
+
+/// The file name, at the project root.
+pub const FILE_NAME: &str = "snakebridge.toml";
+
+/// Default directory for generated source, relative to the project root.
+pub const DEFAULT_OUTPUT: &str = "lib/snakebridge_generated";
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    #[error("no `{FILE_NAME}` in `{}`", dir.display())]
+    #[diagnostic(
+        code(snakebridge::config::missing),
+        help("run `snakebridge init` to write a commented one")
+    )]
+    Missing { dir: PathBuf },
+
+    #[error("cannot read `{}`", path.display())]
+    #[diagnostic(code(snakebridge::config::read))]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("invalid `{FILE_NAME}` at line {line}: {message}")]
+    #[diagnostic(code(snakebridge::config::invalid))]
+    Invalid {
+        message: String,
+        line: usize,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("here")]
+        span: SourceSpan,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// A stage plugin: one of the built-ins, or a component file pinned by its blake3 hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PluginRef {
+    Builtin,
+    File { path: String, blake3: String },
+}
+
+impl fmt::Display for PluginRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Builtin => f.write_str("default"),
+            Self::File { path, .. } => f.write_str(path),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plugins {
+    pub emitter: PluginRef,
+    pub typespecs: PluginRef,
+    pub docs: PluginRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Library {
+    /// The configured name, which is also the Python top-level module: `numpy`.
+    pub name: String,
+    pub elixir_module: String,
+    pub requirement: Option<Requirement>,
+    pub stdlib: bool,
+    /// A directory of the project's own Python code to put on `sys.path`, relative to the root.
+    pub path: Option<String>,
+    /// Symbols always generated, whether or not the source calls them: `mean`, `linalg.norm`.
+    pub include: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Directories to scan, relative to the project root.
+    pub paths: Vec<String>,
+    /// Path prefixes to skip, relative to the project root.
+    pub exclude: Vec<String>,
+    /// Where generated source goes, relative to the project root.
+    pub output: String,
+    pub strict: bool,
+    pub python_executable: Option<String>,
+    pub python_timeout_secs: u64,
+    pub plugins: Plugins,
+    /// Keyed by name.
+    pub libraries: BTreeMap<String, Library>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    project: RawProject,
+    #[serde(default)]
+    python: RawPython,
+    #[serde(default)]
+    plugins: RawPlugins,
+    #[serde(default)]
+    libraries: BTreeMap<Spanned<String>, Spanned<RawLibrary>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    paths: Option<Vec<String>>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    output: Option<Spanned<String>>,
+    #[serde(default)]
+    strict: bool,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPython {
+    executable: Option<String>,
+    timeout: Option<Spanned<u64>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugins {
+    emitter: Option<Spanned<RawPlugin>>,
+    typespecs: Option<Spanned<RawPlugin>>,
+    docs: Option<Spanned<RawPlugin>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawPlugin {
+    Name(String),
+    File(RawPluginFile),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPluginFile {
+    path: String,
+    blake3: String,
+}
+
+/// A library is either a requirement string or a table.
+enum RawLibrary {
+    Requirement(String),
+    Table(RawLibraryTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLibraryTable {
+    version: Option<Spanned<String>>,
+    #[serde(default)]
+    stdlib: bool,
+    module: Option<Spanned<String>>,
+    path: Option<String>,
+    #[serde(default)]
+    include: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for RawLibrary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawLibrary;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a version requirement such as \"~> 2.0\", or a table such as { stdlib = true }")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(RawLibrary::Requirement(value.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                RawLibraryTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawLibrary::Table)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl Config {
+    pub fn path(root: &Path) -> PathBuf {
+        root.join(FILE_NAME)
+    }
+
+    /// Reads and validates `snakebridge.toml` in `root`.
+    pub fn load(root: &Path) -> Result<Self, Error> {
+        let path = Self::path(root);
+        let text = match fs_err::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Missing {
+                    dir: root.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(Error::Read { path, source: e }),
+        };
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let raw = parse_raw(text)?;
+        let invalid = |message: String, span: std::ops::Range<usize>, help: Option<String>| {
+            invalid(text, message, span, help)
+        };
+
+        let output = match raw.project.output {
+            Some(output) => {
+                let value = output.get_ref();
+                if !is_relative_inside(value) {
+                    return Err(invalid(
+                        format!(
+                            "`output` must be a relative path inside the project, not `{value}`"
+                        ),
+                        output.span(),
+                        Some("the default is `lib/snakebridge_generated`".into()),
+                    ));
+                }
+                value.trim_end_matches('/').to_string()
+            }
+            None => DEFAULT_OUTPUT.into(),
+        };
+
+        let python_timeout_secs = match raw.python.timeout {
+            Some(t) if *t.get_ref() == 0 => {
+                return Err(invalid(
+                    "`timeout` must be at least 1 second".into(),
+                    t.span(),
+                    None,
+                ));
+            }
+            Some(t) => *t.get_ref(),
+            None => 120,
+        };
+
+        let plugin = |raw: Option<Spanned<RawPlugin>>, stage: &str| -> Result<PluginRef, Error> {
+            let Some(raw) = raw else {
+                return Ok(PluginRef::Builtin);
+            };
+            let span = raw.span();
+            match raw.into_inner() {
+                RawPlugin::Name(name) if name == "default" => Ok(PluginRef::Builtin),
+                RawPlugin::Name(name) => Err(invalid(
+                    format!("unknown {stage} plugin `{name}`"),
+                    span,
+                    Some(format!(
+                        "use `\"default\"`, or pin a component: `{stage} = {{ path = \"plugins/x.wasm\", blake3 = \"…\" }}`"
+                    )),
+                )),
+                RawPlugin::File(file) => {
+                    if file.blake3.len() != 64
+                        || !file.blake3.chars().all(|c| c.is_ascii_hexdigit())
+                    {
+                        return Err(invalid(
+                            format!("`blake3` of the {stage} plugin must be 64 hex digits"),
+                            span,
+                            Some("`snakebridge plugin check PATH` prints the hash".into()),
+                        ));
+                    }
+                    Ok(PluginRef::File {
+                        path: file.path,
+                        blake3: file.blake3.to_ascii_lowercase(),
+                    })
+                }
+            }
+        };
+        let plugins = Plugins {
+            emitter: plugin(raw.plugins.emitter, "emitter")?,
+            typespecs: plugin(raw.plugins.typespecs, "typespecs")?,
+            docs: plugin(raw.plugins.docs, "docs")?,
+        };
+
+        let mut libraries = BTreeMap::new();
+        let mut modules: BTreeMap<String, String> = BTreeMap::new();
+        for (name, raw_library) in raw.libraries {
+            let name_span = name.span();
+            let name = name.into_inner();
+            if !name.split('.').all(is_python_identifier) {
+                return Err(invalid(
+                    format!("`{name}` is not a Python module name"),
+                    name_span,
+                    Some("library keys are importable module names, such as `numpy` or `scipy.stats`".into()),
+                ));
+            }
+            let library_span = raw_library.span();
+            let table = match raw_library.into_inner() {
+                RawLibrary::Requirement(version) => RawLibraryTable {
+                    version: Some(Spanned::new(library_span.clone(), version)),
+                    stdlib: false,
+                    module: None,
+                    path: None,
+                    include: Vec::new(),
+                },
+                RawLibrary::Table(table) => table,
+            };
+            let requirement = match &table.version {
+                Some(version) => Some(Requirement::parse(version.get_ref()).map_err(|e| {
+                    invalid(
+                        format!("bad version requirement for `{name}`"),
+                        version.span(),
+                        Some(e.0),
+                    )
+                })?),
+                None => None,
+            };
+            if table.stdlib && requirement.is_some() {
+                return Err(invalid(
+                    format!("`{name}` is part of the standard library and cannot have a version"),
+                    library_span,
+                    Some("remove `version`, or `stdlib = true` if it comes from PyPI".into()),
+                ));
+            }
+            if table.stdlib && table.path.is_some() {
+                return Err(invalid(
+                    format!("`{name}` cannot be both `stdlib` and a local `path`"),
+                    library_span,
+                    None,
+                ));
+            }
+            if let Some(path) = &table.path
+                && !is_relative_inside(path)
+            {
+                return Err(invalid(
+                    format!("`path` of `{name}` must be a relative path inside the project"),
+                    library_span,
+                    None,
+                ));
+            }
+            let (elixir_module, module_span) = match &table.module {
+                Some(module) => (module.get_ref().clone(), module.span()),
+                None => (naming::camelize(&name), name_span.clone()),
+            };
+            if !naming::is_module_name(&elixir_module) {
+                return Err(invalid(
+                    format!("`{elixir_module}` is not a valid Elixir module name"),
+                    module_span,
+                    Some(
+                        "module names are capitalised segments such as `Stats` or `MyApp.Numpy`"
+                            .into(),
+                    ),
+                ));
+            }
+            if naming::shadows_elixir_module(&elixir_module) {
+                return Err(invalid(
+                    format!("the module `{elixir_module}` for `{name}` would replace Elixir's own"),
+                    module_span,
+                    Some(format!(
+                        "choose another name: `{name} = {{ stdlib = true, module = \"Py{elixir_module}\" }}`"
+                    )),
+                ));
+            }
+            if let Some(other) = modules.insert(elixir_module.clone(), name.clone()) {
+                return Err(invalid(
+                    format!(
+                        "`{name}` and `{other}` both map to the Elixir module `{elixir_module}`"
+                    ),
+                    module_span,
+                    Some("set `module` on one of them".into()),
+                ));
+            }
+            libraries.insert(
+                name.clone(),
+                Library {
+                    name,
+                    elixir_module,
+                    requirement,
+                    stdlib: table.stdlib,
+                    path: table.path,
+                    include: table.include,
+                },
+            );
+        }
+        // Prefix clashes (`Numpy` and `Numpy.Extra`) would make a call ambiguous.
+        for (module, name) in &modules {
+            if let Some((other, other_name)) = modules
+                .iter()
+                .find(|(other, _)| other.starts_with(&format!("{module}.")))
+            {
+                return Err(invalid(
+                    format!(
+                        "the module `{other}` of `{other_name}` is nested in `{module}` of `{name}`"
+                    ),
+                    0..0,
+                    Some("give one of them a `module` outside the other".into()),
+                ));
+            }
+        }
+
+        Ok(Self {
+            paths: raw
+                .project
+                .paths
+                .unwrap_or_else(|| vec!["lib".into(), "test".into()]),
+            exclude: raw.project.exclude,
+            output,
+            strict: raw.project.strict,
+            python_executable: raw.python.executable,
+            python_timeout_secs,
+            plugins,
+            libraries,
+        })
+    }
+
+    /// The library whose Elixir module is `module` or encloses it.
+    pub fn library_for_module(&self, module: &str) -> Option<&Library> {
+        self.libraries.values().find(|library| {
+            module == library.elixir_module
+                || module
+                    .strip_prefix(&library.elixir_module)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    }
+}
+
+fn parse_raw(text: &str) -> Result<RawConfig, Error> {
+    toml::from_str(text).map_err(|e| toml_error(text, e))
+}
+
+fn toml_error(text: &str, error: toml::de::Error) -> Error {
+    let span = error.span().unwrap_or(0..0);
+    let message = error.message().trim_end_matches('\n').to_string();
+    let help = suggest_key(&message);
+    invalid(text, message, span, help)
+}
+
+/// For "unknown field `versoin`, expected one of `version`, ..." suggests the closest key.
+fn suggest_key(message: &str) -> Option<String> {
+    let unknown = message.strip_prefix("unknown field `")?.split('`').next()?;
+    let expected = message.split("expected ").nth(1)?;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|key| (strsim::jaro_winkler(unknown, key), key))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, key)| format!("did you mean `{key}`?"))
+}
+
+fn invalid(
+    text: &str,
+    message: String,
+    span: std::ops::Range<usize>,
+    help: Option<String>,
+) -> Error {
+    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+    Error::Invalid {
+        message,
+        line,
+        src: NamedSource::new(FILE_NAME, text.to_string()),
+        span: span.into(),
+        help,
+    }
+}
+
+fn is_python_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_relative_inside(path: &str) -> bool {
+    let path = Path::new(path);
+    !path.as_os_str().is_empty()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+}

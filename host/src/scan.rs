@@ -1,0 +1,304 @@
+//! The scanner: every call a project's Elixir source makes into a configured library.
+//!
+//! Files are parsed with tree-sitter-elixir and walked once (`scan/walker.rs`). A blake3
+//! content-hash cache in `.snakebridge/scan_cache.json` makes unchanged files free. A file with
+//! syntax errors still yields what the parser recovered, plus a warning with its location.
+
+mod kernel;
+mod walker;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Call, CallKind};
+use walker::Targets;
+use walker::{FoundCall, Position, Walker};
+
+/// Bumped whenever the walker's output for the same source can change, to drop old caches.
+const SCANNER_VERSION: u32 = 1;
+
+/// The scan cache's file name inside `.snakebridge/`.
+pub const CACHE_FILE: &str = "scan_cache.json";
+
+/// A problem in one source file. Never fatal: the scan goes on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// What a scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Sorted.
+    pub calls: Vec<Call>,
+    pub warnings: Vec<Warning>,
+    pub files: usize,
+    /// Files that were parsed rather than taken from the cache.
+    pub parsed: usize,
+}
+
+/// Which files to scan and what to look for.
+pub struct Request<'a> {
+    pub root: &'a Path,
+    /// Directories relative to `root`.
+    pub paths: &'a [String],
+    /// Path prefixes relative to `root` to skip, the output directory among them.
+    pub exclude: &'a [String],
+    /// Elixir modules of the configured libraries.
+    pub modules: Vec<String>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Cache {
+    version: u32,
+    /// The configured modules the cached calls were filtered by.
+    modules: Vec<String>,
+    files: BTreeMap<String, CachedFile>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct CachedFile {
+    blake3: String,
+    calls: Vec<CachedCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    syntax_error: Option<(u32, u32)>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct CachedCall(String, String, u32, u32, u32, CallKind);
+
+impl From<&FoundCall> for CachedCall {
+    fn from(c: &FoundCall) -> Self {
+        Self(
+            c.module.clone(),
+            c.function.clone(),
+            c.arity,
+            c.line,
+            c.column,
+            c.kind,
+        )
+    }
+}
+
+/// Scans one file's text: its calls into `modules`, and a warning when it has syntax errors.
+pub fn scan_source(file: &str, source: &str, modules: &[String]) -> (Vec<Call>, Option<Warning>) {
+    let targets = Targets::new(modules.iter().cloned());
+    let (calls, error) = scan_with(&mut new_parser(), source, &targets);
+    let calls = calls
+        .into_iter()
+        .map(|c| Call {
+            module: c.module,
+            function: c.function,
+            arity: c.arity,
+            file: file.to_string(),
+            line: c.line,
+            column: c.column,
+            kind: c.kind,
+        })
+        .collect();
+    (
+        calls,
+        error.map(|(line, column)| syntax_warning(file, line, column)),
+    )
+}
+
+fn syntax_warning(file: &str, line: u32, column: u32) -> Warning {
+    Warning {
+        file: file.to_string(),
+        line,
+        column,
+        message: "syntax error; calls after this point may be missed".into(),
+    }
+}
+
+fn new_parser() -> tree_sitter::Parser {
+    let mut parser = tree_sitter::Parser::new();
+    // The grammar is compiled in; a version mismatch would be a build error, not a run-time one.
+    let _ = parser.set_language(&tree_sitter_elixir::LANGUAGE.into());
+    parser
+}
+
+fn scan_with(
+    parser: &mut tree_sitter::Parser,
+    source: &str,
+    targets: &Targets,
+) -> (Vec<FoundCall>, Option<(u32, u32)>) {
+    let Some(tree) = parser.parse(source, None) else {
+        return (Vec::new(), Some((1, 1)));
+    };
+    let root = tree.root_node();
+    let error = root.has_error().then(|| {
+        let at = first_error(root).unwrap_or(root);
+        let Position { line, column } = Walker::position(source, at);
+        (line, column)
+    });
+    (Walker::new(source, targets).run(root), error)
+}
+
+/// Where to point a syntax error: a missing token, or the first fragment inside an `ERROR`
+/// node that is not a whole expression (the parser wraps everything it recovered around it).
+fn first_error(node: tree_sitter::Node<'_>) -> Option<tree_sitter::Node<'_>> {
+    if node.is_missing() {
+        return Some(node);
+    }
+    let mut cursor = node.walk();
+    let children: Vec<_> = node.children(&mut cursor).collect();
+    for child in children {
+        if child.has_error() {
+            return first_error(child).or(Some(child));
+        }
+        if node.is_error() && child.is_named() && !matches!(child.kind(), "call" | "comment") {
+            return Some(child);
+        }
+    }
+    node.is_error().then_some(node)
+}
+
+/// Lists `.ex` and `.exs` files under the requested paths, relative and sorted.
+pub fn source_files(request: &Request<'_>) -> Vec<String> {
+    let mut files = Vec::new();
+    for path in request.paths {
+        let dir = request.root.join(path);
+        let walk = walkdir::WalkDir::new(&dir)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(|entry| {
+                let name = entry.file_name().to_string_lossy();
+                entry.depth() == 0
+                    || !(name.starts_with('.')
+                        || name == "_build"
+                        || name == "deps"
+                        || name == "node_modules")
+            });
+        for entry in walk.flatten() {
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Some(relative) = relative_path(request.root, entry.path()) else {
+                continue;
+            };
+            let is_source = relative.ends_with(".ex") || relative.ends_with(".exs");
+            let excluded = request.exclude.iter().any(|prefix| {
+                relative == *prefix
+                    || relative.starts_with(&format!("{}/", prefix.trim_end_matches('/')))
+            });
+            if is_source && !excluded {
+                files.push(relative);
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+fn relative_path(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+/// Scans the project, using and refreshing the cache at `cache_path` when given.
+pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
+    let mut modules = request.modules.clone();
+    modules.sort();
+    let files = source_files(request);
+    let mut cache: Cache = cache_path
+        .and_then(|path| fs_err::read(path).ok())
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .filter(|cache: &Cache| cache.version == SCANNER_VERSION && cache.modules == modules)
+        .unwrap_or_default();
+    let targets = Targets::new(modules.iter().cloned());
+
+    let results: Vec<(String, Result<(CachedFile, bool), String>)> = files
+        .par_iter()
+        .map_init(new_parser, |parser, file| {
+            let path: PathBuf = request.root.join(file);
+            let result = fs_err::read(&path).map_err(|e| e.to_string()).map(|bytes| {
+                let hash = blake3::hash(&bytes).to_hex().to_string();
+                if let Some(cached) = cache.files.get(file).filter(|c| c.blake3 == hash) {
+                    return (cached.clone(), false);
+                }
+                let source = String::from_utf8_lossy(&bytes);
+                let (calls, syntax_error) = scan_with(parser, &source, &targets);
+                (
+                    CachedFile {
+                        blake3: hash,
+                        calls: calls.iter().map(CachedCall::from).collect(),
+                        syntax_error,
+                    },
+                    true,
+                )
+            });
+            (file.clone(), result)
+        })
+        .collect();
+
+    let mut scan = Scan {
+        files: files.len(),
+        ..Scan::default()
+    };
+    let mut fresh = BTreeMap::new();
+    for (file, result) in results {
+        match result {
+            Ok((entry, parsed)) => {
+                scan.parsed += usize::from(parsed);
+                if let Some((line, column)) = entry.syntax_error {
+                    scan.warnings.push(syntax_warning(&file, line, column));
+                }
+                scan.calls.extend(entry.calls.iter().map(
+                    |CachedCall(module, function, arity, line, column, kind)| Call {
+                        module: module.clone(),
+                        function: function.clone(),
+                        arity: *arity,
+                        file: file.clone(),
+                        line: *line,
+                        column: *column,
+                        kind: *kind,
+                    },
+                ));
+                fresh.insert(file, entry);
+            }
+            Err(message) => scan.warnings.push(Warning {
+                file,
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {message}"),
+            }),
+        }
+    }
+    scan.calls.sort();
+
+    if let Some(path) = cache_path
+        && (scan.parsed > 0 || fresh.len() != cache.files.len())
+    {
+        cache = Cache {
+            version: SCANNER_VERSION,
+            modules,
+            files: fresh,
+        };
+        if let (Ok(json), Some(dir)) = (serde_json::to_vec(&cache), path.parent()) {
+            // The cache is an optimisation: failing to write it must not fail the scan.
+            if let Ok(directory) = crate::write::Directory::create(dir, "") {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let _ = directory.write_if_changed(&name, &json);
+            }
+        }
+    }
+    scan
+}
+
+#[cfg(test)]
+mod tests;

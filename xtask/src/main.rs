@@ -1,0 +1,205 @@
+//! Repository tasks.
+//!
+//! `cargo xtask plugins` builds the built-in stage plugins into WebAssembly components and writes
+//! them to `plugins/dist/`, where the host embeds them. `cargo xtask plugins --check` builds them
+//! again and fails unless the bytes equal the committed ones, which is how CI proves the committed
+//! components are exactly what the sources produce.
+//!
+//! Reproducibility rests on three things: the pinned toolchain version recorded in
+//! `plugins/dist/TOOLCHAIN`, the `plugin` profile (one codegen unit, LTO, no debug info), and
+//! remapping `$CARGO_HOME` out of the embedded panic locations.
+
+#![expect(
+    clippy::print_stderr,
+    reason = "a developer tool that reports progress on stderr"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Built-in plugins: package name and the component file it becomes.
+const PLUGINS: &[(&str, &str)] = &[
+    ("snakebridge-plugin-default-emitter", "default-emitter.wasm"),
+    ("snakebridge-plugin-typespecs", "typespecs.wasm"),
+    ("snakebridge-plugin-docs", "docs.wasm"),
+];
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const CONTRACT_SECTION: &str = "snakebridge:contract";
+
+type Result<T, E = String> = std::result::Result<T, E>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let mut check = false;
+    let mut workspace = None;
+    let mut iter = args.iter();
+    match iter.next().map(String::as_str) {
+        Some("plugins") => {}
+        _ => return Err("usage: cargo xtask plugins [--check] [--workspace DIR]".into()),
+    }
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--check" => check = true,
+            "--workspace" => {
+                workspace = Some(PathBuf::from(
+                    iter.next().ok_or("`--workspace` needs a directory")?,
+                ))
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    let root = match workspace {
+        Some(dir) => dir,
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .ok_or("xtask lives inside the workspace")?
+            .to_path_buf(),
+    };
+    plugins(&root, check)
+}
+
+fn plugins(root: &Path, check: bool) -> Result<()> {
+    let dist = root.join("plugins/dist");
+    let toolchain = rustc_version()?;
+    let pinned = std::fs::read_to_string(dist.join("TOOLCHAIN")).unwrap_or_default();
+    if check && pinned.trim() != toolchain {
+        return Err(format!(
+            "the committed plugins were built with `{}`, this machine has `{toolchain}`; \
+             byte-identical rebuilds need the same compiler",
+            pinned.trim()
+        ));
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let mut mismatched = Vec::new();
+    for (package, file) in PLUGINS {
+        // One cargo invocation per plugin: building them together would unify the PDK's stage
+        // features and give every component all three worlds.
+        build(root, package)?;
+        let core_path = target_dir
+            .join(TARGET)
+            .join("plugin")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        let core =
+            std::fs::read(&core_path).map_err(|e| format!("{}: {e}", core_path.display()))?;
+        let component = componentize(&core).map_err(|e| format!("`{package}`: {e}"))?;
+        let out = dist.join(file);
+        if check {
+            let committed = std::fs::read(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            if committed == component {
+                eprintln!("ok {file} ({} bytes)", component.len());
+            } else {
+                eprintln!(
+                    "MISMATCH {file}: committed {} bytes, rebuilt {} bytes",
+                    committed.len(),
+                    component.len()
+                );
+                mismatched.push(*file);
+            }
+        } else {
+            std::fs::write(&out, &component).map_err(|e| format!("{}: {e}", out.display()))?;
+            eprintln!("wrote plugins/dist/{file} ({} bytes)", component.len());
+        }
+    }
+    if !check {
+        std::fs::write(dist.join("TOOLCHAIN"), format!("{toolchain}\n"))
+            .map_err(|e| format!("plugins/dist/TOOLCHAIN: {e}"))?;
+    }
+    if mismatched.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} differ from their sources: run `cargo xtask plugins` and commit plugins/dist",
+            mismatched.join(", ")
+        ))
+    }
+}
+
+fn rustc_version() -> Result<String> {
+    let out = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn build(root: &Path, package: &str) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut rustflags = String::new();
+    if let Some(home) = cargo_home() {
+        rustflags = format!("--remap-path-prefix={}=/cargo", home.display());
+    }
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--quiet",
+            "--locked",
+            "--profile",
+            "plugin",
+            "--target",
+            TARGET,
+            "-p",
+        ])
+        .arg(package)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", rustflags)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "building `{package}` failed; is the target installed (`rustup target add {TARGET}`)?"
+        ))
+    }
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+}
+
+/// Wraps a core module into a component, refusing any import: a plugin gets no capabilities.
+fn componentize(core: &[u8]) -> Result<Vec<u8>> {
+    let mut has_contract = false;
+    for payload in wasmparser::Parser::new(0).parse_all(core) {
+        match payload.map_err(|e| e.to_string())? {
+            wasmparser::Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(|e| e.to_string())?;
+                    return Err(format!(
+                        "the core module imports `{}::{}`; plugins must not import anything",
+                        import.module, import.name
+                    ));
+                }
+            }
+            wasmparser::Payload::CustomSection(section) if section.name() == CONTRACT_SECTION => {
+                has_contract = true;
+            }
+            _ => {}
+        }
+    }
+    if !has_contract {
+        return Err(format!(
+            "no `{CONTRACT_SECTION}` section; export the stage with the PDK macro"
+        ));
+    }
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(core)
+        .and_then(|encoder| encoder.encode())
+        .map_err(|e| format!("{e:#}"))
+}
