@@ -83,11 +83,11 @@ pub struct Library {
     pub name: String,
     pub elixir_module: String,
     pub requirement: Option<Requirement>,
+    /// The distribution pip installs, when it differs from the module: `scikit-learn`.
+    pub package: Option<String>,
     pub stdlib: bool,
     /// A directory of the project's own Python code to put on `sys.path`, relative to the root.
     pub path: Option<String>,
-    /// Symbols always generated, whether or not the source calls them: `mean`, `linalg.norm`.
-    pub include: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -173,8 +173,7 @@ struct RawLibraryTable {
     stdlib: bool,
     module: Option<Spanned<String>>,
     path: Option<String>,
-    #[serde(default)]
-    include: Vec<String>,
+    package: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RawLibrary {
@@ -311,7 +310,7 @@ impl Config {
                     stdlib: false,
                     module: None,
                     path: None,
-                    include: Vec::new(),
+                    package: None,
                 },
                 RawLibrary::Table(table) => table,
             };
@@ -386,9 +385,9 @@ impl Config {
                     name,
                     elixir_module,
                     requirement,
+                    package: table.package,
                     stdlib: table.stdlib,
                     path: table.path,
-                    include: table.include,
                 },
             );
         }

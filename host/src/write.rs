@@ -192,17 +192,32 @@ pub fn check_relative(path: &str) -> Result<(), Error> {
     if path.is_empty() {
         return unsafe_path("the path is empty");
     }
-    if path.contains('\\') || path.contains('\0') {
+    if path.contains(['\\', '\0']) {
         return unsafe_path("it contains a backslash or NUL");
     }
     for component in Path::new(path).components() {
         match component {
-            Component::Normal(part) if !part.to_string_lossy().starts_with('.') => {}
-            Component::Normal(_) => return unsafe_path("hidden files are reserved for the host"),
+            Component::Normal(_) => {}
             Component::ParentDir => return unsafe_path("it leaves the directory"),
             Component::RootDir | Component::Prefix(_) => return unsafe_path("it is absolute"),
             Component::CurDir => return unsafe_path("it has a `.` component"),
         }
+    }
+    Ok(())
+}
+
+/// A path a plugin returned: relative, inside the output directory, and not hidden (hidden
+/// names are the host's own temporary files).
+pub fn check_plugin_path(path: &str) -> Result<(), Error> {
+    check_relative(path)?;
+    if Path::new(path)
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+    {
+        return Err(Error::UnsafePath {
+            path: path.to_string(),
+            reason: "hidden files are reserved for the host",
+        });
     }
     Ok(())
 }
@@ -271,7 +286,7 @@ mod tests {
             "a\\b",
             "a/.git/config",
         ] {
-            assert!(check_relative(bad).is_err(), "{bad}");
+            assert!(check_plugin_path(bad).is_err(), "{bad}");
         }
         for good in ["numpy.ex", "numpy/linalg.ex"] {
             assert!(check_relative(good).is_ok(), "{good}");

@@ -1,16 +1,267 @@
-//! The default emitter: one Elixir source file per library.
+//! The default emitter: one Elixir source file per library, laid out exactly as `mix format`
+//! would, so generated files pass `mix format --check-formatted` as they are.
+//!
+//! Each Python module or class the project uses becomes an Elixir module in that file, with
+//! discovery functions (`__functions__/0`, `__classes__/0`, `__search__/1`, `doc/1`) and a
+//! wrapper per symbol (see `wrappers`). Types and docs come from the other two stages.
 
-use snakebridge_pdk::emitter::{Emitter, File, PluginError, RenderInput};
+mod doc;
+mod syntax;
+mod wrappers;
+
+use std::collections::BTreeMap;
+
+use snakebridge_pdk::emitter::{
+    Emitter, ErrorDetail, File, Library, Module, ModuleKind, PluginError, RenderInput, Symbol,
+};
+
+use doc::{Doc, concat, join, nest, text};
+use syntax::{call, def, heredoc_attribute, list, string, tuple};
 
 struct Plugin;
 
+snakebridge_pdk::export_emitter!(Plugin);
+
 impl Emitter for Plugin {
     fn emit(input: RenderInput) -> Result<Vec<File>, PluginError> {
+        let library = &input.library;
+        let types: BTreeMap<&str, _> = input.types.iter().map(|t| (t.id.as_str(), t)).collect();
+        let docs: BTreeMap<&str, &str> = input
+            .docs
+            .symbols
+            .iter()
+            .map(|d| (d.id.as_str(), d.markdown.as_str()))
+            .collect();
+        let module_docs: BTreeMap<&str, &str> = input
+            .docs
+            .modules
+            .iter()
+            .map(|d| (d.elixir_module.as_str(), d.markdown.as_str()))
+            .collect();
+
+        let mut sections = vec![header(library)];
+        for module in &library.modules {
+            if !syntax::is_alias(&module.elixir_module) {
+                return Err(invalid(format!(
+                    "`{}` is not a valid Elixir module name",
+                    module.elixir_module
+                )));
+            }
+            let symbols: Vec<&Symbol> = library
+                .symbols
+                .iter()
+                .filter(|s| s.elixir_module == module.elixir_module)
+                .collect();
+            let classes: Vec<&Module> = library
+                .modules
+                .iter()
+                .filter(|m| {
+                    m.kind == ModuleKind::Class
+                        && parent(&m.elixir_module) == Some(module.elixir_module.as_str())
+                })
+                .collect();
+            let mut blocks = preamble(
+                library,
+                module,
+                module_docs.get(module.elixir_module.as_str()).copied(),
+                &classes,
+            );
+            let mut functions = Vec::new();
+            for symbol in symbols {
+                let wrapper = wrappers::wrapper(
+                    symbol,
+                    types.get(symbol.id.as_str()).copied(),
+                    docs.get(symbol.id.as_str()).copied().unwrap_or(""),
+                )?;
+                functions.push(tuple(vec![
+                    text(format!(":{}", wrapper.name)),
+                    text(wrapper.min.to_string()),
+                    text(wrapper.max.to_string()),
+                ]));
+                blocks.extend(wrapper.blocks);
+            }
+            blocks.insert(discovery_index(module), discovery(functions));
+            sections.push(defmodule(&module.elixir_module, blocks));
+        }
+        if let Some(orphan) = library.symbols.iter().find(|s| {
+            !library
+                .modules
+                .iter()
+                .any(|m| m.elixir_module == s.elixir_module)
+        }) {
+            return Err(PluginError::InvalidInput(ErrorDetail {
+                message: format!(
+                    "symbol's module `{}` is not among the library's modules",
+                    orphan.elixir_module
+                ),
+                symbol: Some(orphan.id.clone()),
+            }));
+        }
+        let rendered: Vec<String> = sections
+            .iter()
+            .map(|doc| tidy(&doc::render(doc, 0, 0)))
+            .collect();
         Ok(vec![File {
-            path: format!("{}.ex", input.library.name),
-            contents: String::new(),
+            path: format!("{}.ex", library.name.replace('.', "_")),
+            contents: rendered.join("\n"),
         }])
     }
 }
 
-snakebridge_pdk::export_emitter!(Plugin);
+fn invalid(message: String) -> PluginError {
+    PluginError::InvalidInput(ErrorDetail {
+        message,
+        symbol: None,
+    })
+}
+
+fn parent(module: &str) -> Option<&str> {
+    module.rsplit_once('.').map(|(parent, _)| parent)
+}
+
+/// Drops trailing whitespace, which the printer leaves on empty lines, and ends with a newline.
+fn tidy(rendered: &str) -> String {
+    let mut out: String = rendered
+        .lines()
+        .map(|line| format!("{}\n", line.trim_end()))
+        .collect();
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn header(library: &Library) -> Doc {
+    concat([
+        text(format!(
+            "# Generated by snakebridge from the Python library `{}` {}. Do not edit.",
+            library.name.replace(['\n', '\r'], " "),
+            library.version.replace(['\n', '\r'], " ")
+        )),
+        Doc::Line,
+        text(
+            "# Regenerate with `snakebridge generate`; `snakebridge verify` checks it is current.",
+        ),
+    ])
+}
+
+fn defmodule(name: &str, blocks: Vec<Doc>) -> Doc {
+    concat([
+        text(format!("defmodule {name} do")),
+        nest(
+            2,
+            concat([Doc::Line, join(blocks, concat([Doc::Line, Doc::Line]))]),
+        ),
+        Doc::Line,
+        text("end"),
+    ])
+}
+
+/// Where `__functions__/0` goes: after `__snakebridge__/0`.
+fn discovery_index(module: &Module) -> usize {
+    if module.kind == ModuleKind::Class {
+        4
+    } else {
+        3
+    }
+}
+
+fn preamble(
+    library: &Library,
+    module: &Module,
+    markdown: Option<&str>,
+    classes: &[&Module],
+) -> Vec<Doc> {
+    let default_doc = match module.kind {
+        ModuleKind::Module => format!("Bindings for the Python module `{}`.", module.python_path),
+        ModuleKind::Class => format!("Bindings for the Python class `{}`.", module.python_path),
+    };
+    let moduledoc = markdown
+        .filter(|m| !m.trim().is_empty())
+        .map_or(default_doc, str::to_string);
+    let (python_module, class) = match module.kind {
+        ModuleKind::Module => (module.python_path.clone(), None),
+        ModuleKind::Class => match module.python_path.rsplit_once('.') {
+            Some((module_path, class)) => (module_path.to_string(), Some(class.to_string())),
+            None => (module.python_path.clone(), None),
+        },
+    };
+    let mut blocks = vec![
+        heredoc_attribute("moduledoc", &moduledoc),
+        text("require SnakeBridge.Runtime"),
+    ];
+    if module.kind == ModuleKind::Class {
+        blocks.push(concat([
+            text("@typedoc \"A reference to a Python object of this class.\""),
+            Doc::Line,
+            text("@type t :: SnakeBridge.Ref.t()"),
+        ]));
+    }
+    let meta = list(vec![
+        text(format!("library: {}", render_flat(string(&library.name)))),
+        text(format!(
+            "python_module: {}",
+            render_flat(string(&python_module))
+        )),
+        text(format!(
+            "class: {}",
+            class
+                .as_deref()
+                .map_or("nil".to_string(), |c| render_flat(string(c)))
+        )),
+    ]);
+    blocks.push(with_doc(
+        "@doc false",
+        def("__snakebridge__", vec![], None, meta),
+    ));
+    let class_list = list(
+        classes
+            .iter()
+            .map(|c| text(c.elixir_module.clone()))
+            .collect(),
+    );
+    blocks.push(with_doc(
+        "@doc \"The class modules nested in this module.\"",
+        def("__classes__", vec![], None, class_list),
+    ));
+    blocks.push(with_doc(
+        "@doc \"Searches this module's functions by name and summary.\"",
+        def(
+            "__search__",
+            vec![text("query")],
+            None,
+            call(
+                "SnakeBridge.Docs.search",
+                vec![text("__MODULE__"), text("query")],
+            ),
+        ),
+    ));
+    blocks.push(with_doc(
+        "@doc \"The documentation of one of this module's functions.\"",
+        def(
+            "doc",
+            vec![text("function")],
+            None,
+            call(
+                "SnakeBridge.Docs.get",
+                vec![text("__MODULE__"), text("function")],
+            ),
+        ),
+    ));
+    blocks
+}
+
+fn discovery(functions: Vec<Doc>) -> Doc {
+    with_doc(
+        "@doc \"The functions this module wraps, as `{name, min_arity, max_arity}`.\"",
+        def("__functions__", vec![], None, list(functions)),
+    )
+}
+
+fn with_doc(doc: &str, def: Doc) -> Doc {
+    concat([text(doc), Doc::Line, def])
+}
+
+fn render_flat(doc: Doc) -> String {
+    doc::render(&doc, 0, 0)
+}

@@ -1,0 +1,433 @@
+//! `snakebridge generate`: scan → compare with the manifest → introspect what is new →
+//! typespec, doc and emitter stages → write files, manifest and lock.
+//!
+//! Nothing is written until everything succeeded, and then only files whose content changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::config::{Config, PluginRef};
+use crate::diagnostics::{Problem, Problems};
+use crate::introspect::{self, PythonIdentity};
+use crate::lock::{self, LibraryEntry, Lock, PluginEntry};
+use crate::manifest;
+use crate::model::{Call, Manifest};
+use crate::plan::{self, Plan};
+use crate::plugin_host;
+use crate::project::Project;
+use crate::stages::{File, Pipeline};
+use crate::write::{Directory, ProjectLock};
+use crate::{Error, arity, env_vars, resolve, scan};
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `default`, or a configured emitter path; overrides `[plugins] emitter`.
+    pub emitter: Option<String>,
+    /// Never start Python: fail if anything needs generating.
+    pub strict: bool,
+    /// Introspect every symbol again.
+    pub force: bool,
+    /// Only this library.
+    pub library: Option<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub files: usize,
+    pub written: Vec<String>,
+    pub removed: Vec<String>,
+    /// Symbols introspected, by library.
+    pub introspected: BTreeMap<String, usize>,
+    /// Calls under a broad `import` that Python said are not the library's.
+    pub dropped: Vec<String>,
+    pub warnings: Vec<scan::Warning>,
+    pub manifest_written: bool,
+    pub lock_written: bool,
+}
+
+/// The libraries whose configuration no longer matches what the lock recorded: their symbols
+/// are introspected again.
+fn changed_libraries(
+    config: &Config,
+    lock: Option<&Lock>,
+    manifest: &Manifest,
+) -> BTreeSet<String> {
+    let Some(lock) = lock else {
+        return BTreeSet::new();
+    };
+    config
+        .libraries
+        .values()
+        .filter(|library| manifest.libraries.contains_key(&library.name))
+        .filter(|library| {
+            lock.libraries
+                .get(&library.name)
+                .is_none_or(|entry| entry.requested != requested(library))
+        })
+        .map(|library| library.name.clone())
+        .collect()
+}
+
+/// How the lock records a library's configuration.
+pub fn requested(library: &crate::config::Library) -> String {
+    match (&library.requirement, library.stdlib, &library.path) {
+        (_, true, _) => "stdlib".into(),
+        (_, _, Some(path)) => format!("path:{path}"),
+        (Some(requirement), _, _) => requirement.original.clone(),
+        (None, _, _) => "any".into(),
+    }
+}
+
+pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
+    let printer = project.printer;
+    let config = &project.config;
+    if let Some(name) = &options.library
+        && !config.libraries.contains_key(name)
+    {
+        return Err(Error::UnknownLibrary { name: name.clone() });
+    }
+    let _lock = ProjectLock::acquire(&project.metadata_dir(), Duration::from_secs(600), || {
+        printer.status("waiting for another snakebridge run in this project to finish")
+    })?;
+    let mut manifest = manifest::load(&project.root)?;
+    let old_lock = lock::load(&project.root)?;
+    let scan = project.scan();
+    for warning in &scan.warnings {
+        printer.warn(format!(
+            "{}:{}:{}: {}",
+            warning.file, warning.line, warning.column, warning.message
+        ));
+    }
+    printer.status(format!(
+        "Scanned {} files: {} calls into configured libraries",
+        scan.files,
+        scan.calls.len()
+    ));
+
+    // Libraries no longer configured leave the manifest, and their files the output.
+    manifest
+        .libraries
+        .retain(|name, _| config.libraries.contains_key(name));
+
+    let in_scope = |library: &str| {
+        options
+            .library
+            .as_deref()
+            .is_none_or(|only| only == library)
+    };
+    let calls: Vec<Call> = scan
+        .calls
+        .iter()
+        .filter(|call| {
+            config
+                .library_for_module(&call.module)
+                .is_some_and(|l| in_scope(&l.name))
+        })
+        .cloned()
+        .collect();
+    let refresh: BTreeSet<String> = if options.force {
+        config
+            .libraries
+            .keys()
+            .filter(|name| in_scope(name))
+            .cloned()
+            .collect()
+    } else {
+        changed_libraries(config, old_lock.as_ref(), &manifest)
+            .into_iter()
+            .filter(|name| in_scope(name))
+            .collect()
+    };
+    let mut plan = plan::plan(config, &manifest, &calls, &refresh);
+    let mut outcome = Outcome {
+        warnings: scan.warnings.clone(),
+        ..Outcome::default()
+    };
+    outcome.dropped = plan.absent.iter().map(Call::mfa).collect();
+
+    if !plan.problems.is_empty() {
+        return Err(problems(
+            "some calls cannot be covered",
+            std::mem::take(&mut plan.problems),
+        ));
+    }
+    let strict = options.strict || config.strict || env_vars::flag(env_vars::STRICT);
+    if strict && plan.needs_python() {
+        return Err(strict_failure(&plan));
+    }
+    for (library, id, arity) in &plan.widen {
+        if let Some(symbol) = manifest
+            .libraries
+            .get_mut(library)
+            .and_then(|r| r.symbols.get_mut(id))
+            && let Some(range) = arity::widen(symbol.arity, *arity)
+        {
+            symbol.arity = range;
+        }
+    }
+
+    let mut resolved: BTreeMap<String, (PythonIdentity, LibraryEntry)> = BTreeMap::new();
+    if plan.needs_python() {
+        let environment = introspect::ensure_environment(&project.root, config, |message| {
+            printer.status(message)
+        })?;
+        let mut all_problems = Vec::new();
+        for (name, needs) in &plan.needs {
+            let library = &config.libraries[name];
+            printer.status(format!(
+                "Introspecting {} symbol(s) of `{name}`",
+                needs.len()
+            ));
+            let sys_path = library
+                .path
+                .iter()
+                .map(|path| project.root.join(path).display().to_string())
+                .collect();
+            let request = resolve::request(library, needs, sys_path);
+            let reply = introspect::run(
+                &environment.python,
+                &request,
+                Duration::from_secs(config.python_timeout_secs),
+            )?;
+            let record = manifest.libraries.entry(name.clone()).or_default();
+            let merged = resolve::merge(library, needs, &reply, record);
+            outcome.introspected.insert(name.clone(), merged.added);
+            outcome.dropped.extend(merged.dropped);
+            all_problems.extend(merged.problems);
+            if let Some(info) = &reply.library {
+                let resolved_version = info.version.clone().unwrap_or_else(|| "local".into());
+                resolved.insert(
+                    name.clone(),
+                    (
+                        reply.python.clone(),
+                        LibraryEntry {
+                            requested: requested(library),
+                            resolved: resolved_version,
+                            packages: info.packages.clone(),
+                        },
+                    ),
+                );
+            }
+        }
+        if !all_problems.is_empty() {
+            return Err(problems(
+                "introspection found problems; nothing was written",
+                all_problems,
+            ));
+        }
+    }
+    for dropped in &outcome.dropped {
+        printer.status(format!(
+            "note: `{dropped}` is not in its imported library; it is left to the compiler"
+        ));
+    }
+
+    let pipeline = project.pipeline(options.emitter.as_deref())?;
+    let lock = next_lock(config, &manifest, old_lock.as_ref(), &resolved, &pipeline);
+    let files = render_all(&manifest, &lock, &pipeline)?;
+    outcome.files = files.len();
+    write_outputs(project, &files, &manifest, &lock, &mut outcome)?;
+    Ok(outcome)
+}
+
+fn problems(summary: &str, problems: Vec<Problem>) -> Error {
+    Error::Problems(Problems {
+        summary: format!("{summary} ({} problem(s))", problems.len()),
+        problems,
+    })
+}
+
+fn strict_failure(plan: &Plan) -> Error {
+    let list: Vec<Problem> = plan
+        .needs
+        .values()
+        .flatten()
+        .map(|need| {
+            let problem = Problem::new(
+                "not_generated",
+                format!("`{}` has no generated wrapper", need.id()),
+            )
+            .help("run `snakebridge generate` with Python available, and commit the result");
+            match need.calls.first() {
+                Some(call) => problem.at(call),
+                None => problem.symbol(need.id()),
+            }
+        })
+        .collect();
+    problems(
+        "strict mode: some calls are not covered by the manifest, and strict mode never starts Python",
+        list,
+    )
+}
+
+/// The lock this run leaves: plugin hashes from the pipeline, library entries from this run's
+/// introspection or else the previous lock.
+fn next_lock(
+    config: &Config,
+    manifest: &Manifest,
+    old: Option<&Lock>,
+    resolved: &BTreeMap<String, (PythonIdentity, LibraryEntry)>,
+    pipeline: &Pipeline,
+) -> Lock {
+    let mut libraries = BTreeMap::new();
+    for name in manifest.libraries.keys() {
+        let entry = match (resolved.get(name), old.and_then(|l| l.libraries.get(name))) {
+            (Some((_, entry)), _) => entry.clone(),
+            (None, Some(entry)) => entry.clone(),
+            (None, None) => LibraryEntry {
+                requested: config
+                    .libraries
+                    .get(name)
+                    .map(requested)
+                    .unwrap_or_default(),
+                resolved: "unknown".into(),
+                packages: vec![],
+            },
+        };
+        libraries.insert(name.clone(), entry);
+    }
+    let python = resolved
+        .values()
+        .next()
+        .map(|(python, _)| python.clone())
+        .or_else(|| old.and_then(|l| l.python.clone()));
+    let plugins = pipeline
+        .plugins()
+        .iter()
+        .map(|plugin| {
+            (
+                plugin.stage.name().to_string(),
+                PluginEntry {
+                    source: plugin.name.clone(),
+                    blake3: plugin.blake3.clone(),
+                },
+            )
+        })
+        .collect();
+    Lock {
+        schema: Lock::SCHEMA,
+        generator: Lock::generator(),
+        contract: plugin_host::wit::latest::VERSION.to_string(),
+        plugins,
+        python,
+        packages_hash: Lock::packages_hash(&libraries),
+        libraries,
+    }
+}
+
+/// Every library's files, rendered from the manifest and lock alone.
+pub fn render_all(
+    manifest: &Manifest,
+    lock: &Lock,
+    pipeline: &Pipeline,
+) -> Result<Vec<File>, Error> {
+    let mut files = Vec::new();
+    for (name, record) in &manifest.libraries {
+        let version = lock
+            .libraries
+            .get(name)
+            .map_or("unknown", |entry| entry.resolved.as_str());
+        let rendered = pipeline.render(name, record, version)?;
+        for file in rendered {
+            crate::write::check_plugin_path(&file.path)?;
+            if files.iter().any(|f: &File| f.path == file.path) {
+                return Err(Error::DuplicateFile { path: file.path });
+            }
+            files.push(file);
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// The first line every generated file starts with, used to recognise stale generated files.
+pub const GENERATED_MARKER: &str = "# Generated by snakebridge";
+
+fn write_outputs(
+    project: &Project,
+    files: &[File],
+    manifest: &Manifest,
+    lock: &Lock,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let output = Directory::create(&project.root, &project.config.output)?;
+    for file in files {
+        if output.write_if_changed(&file.path, file.contents.as_bytes())? {
+            outcome
+                .written
+                .push(format!("{}/{}", project.config.output, file.path));
+        }
+    }
+    for existing in output.files()? {
+        if files.iter().any(|f| f.path == existing) || !existing.ends_with(".ex") {
+            continue;
+        }
+        let generated = output
+            .read(&existing)?
+            .is_some_and(|bytes| bytes.starts_with(GENERATED_MARKER.as_bytes()));
+        if generated {
+            output.remove(&existing)?;
+            outcome
+                .removed
+                .push(format!("{}/{}", project.config.output, existing));
+        }
+    }
+    let metadata = Directory::create(&project.root, crate::project::METADATA_DIR)?;
+    outcome.manifest_written =
+        metadata.write_if_changed("manifest.json", manifest::render(manifest).as_bytes())?;
+    let root = Directory::create(&project.root, "")?;
+    outcome.lock_written = root.write_if_changed(lock::PATH, lock::render(lock).as_bytes())?;
+    Ok(())
+}
+
+/// Prints the outcome.
+pub fn report(project: &Project, outcome: &Outcome) {
+    let printer = project.printer;
+    printer.data(
+        || {
+            let mut out = String::new();
+            for path in &outcome.written {
+                out += &format!("wrote {path}\n");
+            }
+            for path in &outcome.removed {
+                out += &format!("removed {path}\n");
+            }
+            if outcome.written.is_empty() && outcome.removed.is_empty() && !outcome.manifest_written
+            {
+                out += &format!("{} generated file(s) up to date\n", outcome.files);
+            }
+            out
+        },
+        || {
+            json!({
+                "written": outcome.written,
+                "removed": outcome.removed,
+                "files": outcome.files,
+                "introspected": outcome.introspected,
+                "dropped": outcome.dropped,
+                "manifest_written": outcome.manifest_written,
+                "lock_written": outcome.lock_written,
+                "warnings": outcome.warnings,
+            })
+        },
+    );
+}
+
+/// How a stage plugin is configured, for `--emitter`.
+pub fn emitter_override(config: &Config, value: &str) -> Result<PluginRef, Error> {
+    if value == "default" {
+        return Ok(PluginRef::Builtin);
+    }
+    match &config.plugins.emitter {
+        PluginRef::File { path, blake3 } if path == value => Ok(PluginRef::File {
+            path: path.clone(),
+            blake3: blake3.clone(),
+        }),
+        _ => Err(Error::UnpinnedEmitter {
+            value: value.to_string(),
+        }),
+    }
+}

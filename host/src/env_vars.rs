@@ -1,0 +1,20 @@
+//! Environment variables snakebridge reads, in one place.
+
+/// `1`/`true`: never start Python; fail unless everything is already generated. See `verify`.
+pub const STRICT: &str = "SNAKEBRIDGE_STRICT";
+
+/// `1`/`true`: skip scanning and generation entirely (for builds that must not touch Python).
+pub const SKIP: &str = "SNAKEBRIDGE_SKIP";
+
+/// Where compiled plugins are cached; defaults to `$XDG_CACHE_HOME/snakebridge`.
+pub const CACHE_DIR: &str = "SNAKEBRIDGE_CACHE_DIR";
+
+/// Whether an environment flag is set to a true value.
+pub fn flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}

@@ -1,0 +1,125 @@
+//! The Python that introspection runs in: the configured interpreter, or a uv-managed virtual
+//! environment in `.snakebridge/venv` with the requested library versions installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::Error;
+use crate::config::Config;
+
+/// Where the managed environment lives, relative to the project root.
+pub const MANAGED_DIR: &str = ".snakebridge/venv";
+
+/// Records what the managed environment was last installed with, to skip reinstalling.
+const MARKER: &str = ".snakebridge-requirements";
+
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub python: PathBuf,
+    pub managed: bool,
+}
+
+/// The pip requirement lines the managed environment needs, sorted.
+pub fn requirements(config: &Config) -> Vec<String> {
+    let mut lines: Vec<String> = config
+        .libraries
+        .values()
+        .filter(|library| !library.stdlib && library.path.is_none())
+        .map(|library| {
+            let package = library.package.as_deref().unwrap_or(&library.name);
+            match &library.requirement {
+                Some(requirement) => format!("{package}{}", requirement.pep440),
+                None => package.to_string(),
+            }
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Makes sure the Python to introspect with exists and has the libraries installed.
+pub fn ensure_environment(
+    root: &Path,
+    config: &Config,
+    mut progress: impl FnMut(&str),
+) -> Result<Environment, Error> {
+    if let Some(executable) = &config.python_executable {
+        return Ok(Environment {
+            python: PathBuf::from(executable),
+            managed: false,
+        });
+    }
+    let dir = root.join(MANAGED_DIR);
+    let python = dir.join("bin").join("python");
+    let uv = find_uv()?;
+    if !python.exists() {
+        progress("creating the Python environment in `.snakebridge/venv`");
+        run(Command::new(&uv[0])
+            .args(&uv[1..])
+            .arg("venv")
+            .arg("--quiet")
+            .arg(&dir))?;
+    }
+    let wanted = requirements(config);
+    let marker = dir.join(MARKER);
+    let installed = fs_err::read_to_string(&marker).unwrap_or_default();
+    let wanted_text = wanted.join("\n");
+    if installed != wanted_text {
+        if !wanted.is_empty() {
+            progress(&format!("installing {}", wanted.join(", ")));
+            run(Command::new(&uv[0])
+                .args(&uv[1..])
+                .args(["pip", "install", "--quiet", "--python"])
+                .arg(&python)
+                .args(&wanted))?;
+        }
+        fs_err::write(&marker, wanted_text).map_err(|e| Error::Environment {
+            command: "write the requirements marker".into(),
+            output: e.to_string(),
+        })?;
+    }
+    Ok(Environment {
+        python,
+        managed: true,
+    })
+}
+
+/// `uv`, or `python3 -m uv` when only the Python package is installed.
+fn find_uv() -> Result<Vec<String>, Error> {
+    for candidate in [
+        vec!["uv".to_string()],
+        vec!["python3".into(), "-m".into(), "uv".into()],
+    ] {
+        let works = Command::new(&candidate[0])
+            .args(&candidate[1..])
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if works {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::UvNotFound)
+}
+
+fn run(command: &mut Command) -> Result<(), Error> {
+    // The network here is registries only: never let uv try to download an interpreter.
+    command
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .env_remove("VIRTUAL_ENV");
+    let shown = format!("{command:?}").replace('"', "");
+    let output = command.output().map_err(|e| Error::Environment {
+        command: shown.clone(),
+        output: e.to_string(),
+    })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let text = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = text.lines().rev().take(20).collect();
+        Err(Error::Environment {
+            command: shown,
+            output: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        })
+    }
+}

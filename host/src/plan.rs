@@ -1,0 +1,152 @@
+//! Compares the calls a scan found with the manifest: which are covered, which widen an open
+//! arity range (no Python needed), and which need introspection.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::arity;
+use crate::config::Config;
+use crate::diagnostics::Problem;
+use crate::model::{Call, CallKind, Manifest, symbol_id};
+
+/// Functions every generated module defines itself; calls to them need no Python.
+pub const HELPERS: &[(&str, u32)] = &[
+    ("__functions__", 0),
+    ("__classes__", 0),
+    ("__search__", 1),
+    ("doc", 1),
+    ("__snakebridge__", 0),
+];
+
+/// One Elixir function Python has to resolve, with the calls that need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Need {
+    pub module: String,
+    /// The called name, bang stripped.
+    pub function: String,
+    pub calls: Vec<Call>,
+}
+
+impl Need {
+    pub fn id(&self) -> String {
+        symbol_id(&self.module, &self.function)
+    }
+
+    /// Whether every call reached the name only through a broad `import`, so Python not having
+    /// it is no error: the call was something else.
+    pub fn only_imported(&self) -> bool {
+        !self.calls.is_empty() && self.calls.iter().all(|c| c.kind == CallKind::Import)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// By library name.
+    pub needs: BTreeMap<String, Vec<Need>>,
+    /// `(library, symbol id, arity)`: open ranges to widen.
+    pub widen: Vec<(String, String, u32)>,
+    pub problems: Vec<Problem>,
+    /// Calls under a broad import that Python already said are not the library's.
+    pub absent: Vec<Call>,
+}
+
+impl Plan {
+    pub fn needs_python(&self) -> bool {
+        !self.needs.is_empty()
+    }
+}
+
+/// Plans a run. Libraries in `refresh` have every manifest symbol introspected again.
+pub fn plan(
+    config: &Config,
+    manifest: &Manifest,
+    calls: &[Call],
+    refresh: &BTreeSet<String>,
+) -> Plan {
+    let mut plan = Plan::default();
+    let mut needs: BTreeMap<String, BTreeMap<String, Need>> = BTreeMap::new();
+    for name in refresh {
+        if let Some(record) = manifest.libraries.get(name) {
+            let entry = needs.entry(name.clone()).or_default();
+            for symbol in record.symbols.values() {
+                entry.insert(
+                    symbol.id(),
+                    Need {
+                        module: symbol.elixir_module.clone(),
+                        function: symbol.elixir_name.clone(),
+                        calls: vec![],
+                    },
+                );
+            }
+        }
+    }
+    for call in calls {
+        if HELPERS.contains(&(call.function.as_str(), call.arity)) {
+            continue;
+        }
+        let Some(library) = config.library_for_module(&call.module) else {
+            continue;
+        };
+        let function = call
+            .function
+            .strip_suffix('!')
+            .unwrap_or(&call.function)
+            .to_string();
+        let id = symbol_id(&call.module, &function);
+        let record = manifest.libraries.get(&library.name);
+        if !refresh.contains(&library.name)
+            && let Some(symbol) = record.and_then(|r| r.symbols.get(&id))
+        {
+            match arity::widen(symbol.arity, call.arity) {
+                Some(range) if range == symbol.arity => {}
+                Some(_) => plan.widen.push((library.name.clone(), id, call.arity)),
+                None => plan.problems.push(
+                    Problem::new(
+                        "arity_not_covered",
+                        format!("`{}` is called with {} arguments, but its wrapper accepts {}", id, call.arity, symbol.arity),
+                    )
+                    .at(call)
+                    .help(format!(
+                        "`{}.{}` takes {} positional arguments; pass keyword arguments as one trailing keyword list",
+                        symbol.python_module, symbol.python_name, describe_params(symbol)
+                    )),
+                ),
+            }
+            continue;
+        }
+        if call.kind == CallKind::Import && record.is_some_and(|r| r.absent.contains_key(&id)) {
+            plan.absent.push(call.clone());
+            continue;
+        }
+        needs
+            .entry(library.name.clone())
+            .or_default()
+            .entry(id)
+            .or_insert_with(|| Need {
+                module: call.module.clone(),
+                function,
+                calls: vec![],
+            })
+            .calls
+            .push(call.clone());
+    }
+    plan.needs = needs
+        .into_iter()
+        .map(|(library, needs)| (library, needs.into_values().collect()))
+        .collect();
+    plan.widen.sort();
+    plan.widen.dedup();
+    plan
+}
+
+fn describe_params(symbol: &crate::model::Symbol) -> String {
+    let counts = arity::Positionals::of(&symbol.signature);
+    if counts.optional == 0 {
+        counts.required.to_string()
+    } else {
+        format!(
+            "{} to {}",
+            counts.required,
+            counts.required + counts.optional
+        )
+    }
+}

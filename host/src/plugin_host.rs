@@ -1,0 +1,491 @@
+//! Runs stage plugins: WebAssembly components on wasmtime, sandboxed.
+//!
+//! A plugin gets nothing but its input: the linker defines no imports, so a component that
+//! imports anything beyond the contract's types is refused at load. Each call runs in a fresh
+//! store with a memory cap and a fuel budget, so a plugin that traps, loops or hoards memory is
+//! a clear error, never a hang. Compiled components are cached on disk by content hash.
+
+mod builtin;
+mod cache;
+pub mod wit;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use wasmtime::component::{Component, Linker, types::ComponentItem};
+use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+pub use builtin::builtin;
+use wit::latest;
+use wit::latest::types;
+
+/// The custom section carrying a plugin's contract version, written by the PDK.
+pub const CONTRACT_SECTION: &str = "snakebridge:contract";
+
+/// Guest linear memory per call.
+pub const MEMORY_LIMIT: usize = 256 << 20;
+
+/// Fuel per call: about three seconds of a tight loop on this machine class, orders of
+/// magnitude above what the built-ins use for thousands of symbols. Fuel rather than an epoch
+/// deadline keeps the limit deterministic: a plugin that runs out does so on every machine.
+pub const FUEL: u64 = 20_000_000_000;
+
+/// Largest total output one call may return.
+pub const OUTPUT_LIMIT: usize = 64 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Typespecs,
+    Docs,
+    Emitter,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 3] = [Stage::Typespecs, Stage::Docs, Stage::Emitter];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Typespecs => "typespecs",
+            Self::Docs => "docs",
+            Self::Emitter => "emitter",
+        }
+    }
+
+    /// The interface a component must export to serve this stage.
+    fn export(self) -> String {
+        let interface = match self {
+            Self::Typespecs => "typespec-stage",
+            Self::Docs => "doc-stage",
+            Self::Emitter => "emitter-stage",
+        };
+        format!("snakebridge:plugin/{interface}@{}", latest::VERSION)
+    }
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    #[error("cannot read plugin `{}`", path.display())]
+    #[diagnostic(code(snakebridge::plugin::read))]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("plugin `{name}` has blake3 `{actual}`, but `{expected}` is pinned")]
+    #[diagnostic(
+        code(snakebridge::plugin::hash_mismatch),
+        help("if you trust the new build, pin it in `snakebridge.toml`: blake3 = \"{actual}\"")
+    )]
+    HashMismatch {
+        name: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("plugin `{name}` declares no contract version")]
+    #[diagnostic(
+        code(snakebridge::plugin::no_contract),
+        help(
+            "build it with snakebridge-pdk, whose export macros write the `{CONTRACT_SECTION}` section"
+        )
+    )]
+    NoContract { name: String },
+
+    #[error("plugin `{name}` implements contract {found}, this snakebridge supports {}", wit::SUPPORTED.join(", "))]
+    #[diagnostic(
+        code(snakebridge::plugin::contract_mismatch),
+        help("rebuild the plugin against a snakebridge-pdk for one of the supported contracts")
+    )]
+    ContractMismatch { name: String, found: String },
+
+    #[error("plugin `{name}` is not a valid component")]
+    #[diagnostic(code(snakebridge::plugin::invalid))]
+    Invalid {
+        name: String,
+        #[source]
+        source: wasmtime::Error,
+    },
+
+    #[error(
+        "plugin `{name}` imports `{import}`; plugins may not import anything beyond the contract's types"
+    )]
+    #[diagnostic(
+        code(snakebridge::plugin::imports),
+        help(
+            "build it for `wasm32-unknown-unknown` without WASI, using only the data it is given"
+        )
+    )]
+    ForbiddenImport { name: String, import: String },
+
+    #[error("plugin `{name}` does not export `{export}`, so it cannot run as the {stage} stage")]
+    #[diagnostic(code(snakebridge::plugin::wrong_stage))]
+    WrongStage {
+        name: String,
+        stage: &'static str,
+        export: String,
+    },
+
+    #[error("plugin `{name}` {reason} while running the {stage} stage for `{library}`")]
+    #[diagnostic(code(snakebridge::plugin::trap), help("{help}"))]
+    Trap {
+        name: String,
+        stage: &'static str,
+        library: String,
+        reason: String,
+        help: String,
+    },
+
+    #[error("plugin `{name}` rejected `{library}`: {message}")]
+    #[diagnostic(
+        code(snakebridge::plugin::refused),
+        help("the {stage} stage reported {code}{symbol}")
+    )]
+    Refused {
+        name: String,
+        stage: &'static str,
+        library: String,
+        code: &'static str,
+        message: String,
+        symbol: String,
+    },
+
+    #[error(
+        "plugin `{name}` returned {size} bytes for `{library}`, over the {OUTPUT_LIMIT}-byte limit"
+    )]
+    #[diagnostic(code(snakebridge::plugin::output_too_large))]
+    OutputTooLarge {
+        name: String,
+        library: String,
+        size: usize,
+    },
+}
+
+/// Where a plugin's bytes come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Builtin(Stage),
+    File { path: PathBuf, pinned: String },
+}
+
+/// A plugin ready to run: compiled, audited, and identified by its hash.
+pub struct Plugin {
+    /// For messages: `default` or the configured path.
+    pub name: String,
+    pub stage: Stage,
+    pub blake3: String,
+    pub contract: String,
+    component: Component,
+}
+
+/// Compiles, caches and runs plugins.
+pub struct PluginHost {
+    engine: Engine,
+    cache: Option<PathBuf>,
+}
+
+struct Limiter {
+    limits: StoreLimits,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        self.exceeded |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.table_growing(current, desired, maximum)?;
+        self.exceeded |= !allowed;
+        Ok(allowed)
+    }
+}
+
+fn engine() -> Result<Engine, wasmtime::Error> {
+    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let mut config = wasmtime::Config::new();
+            config.consume_fuel(true);
+            config.max_wasm_stack(1 << 20);
+            // NaN bit patterns are observable; canonical ones keep output identical across CPUs.
+            config.cranelift_nan_canonicalization(true);
+            Engine::new(&config).map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(wasmtime::Error::msg)
+}
+
+impl PluginHost {
+    /// `cache` is where compiled components are kept; `None` compiles every time.
+    pub fn new(cache: Option<PathBuf>) -> Result<Self, wasmtime::Error> {
+        Ok(Self {
+            engine: engine()?,
+            cache,
+        })
+    }
+
+    /// Loads a plugin: checks its pin and contract version before compiling anything, then
+    /// compiles (or loads the cached compilation) and audits its imports and exports.
+    pub fn load(&self, stage: Stage, source: &Source) -> Result<Plugin, Error> {
+        let (name, bytes) = match source {
+            Source::Builtin(builtin_stage) => {
+                ("default".to_string(), builtin(*builtin_stage).to_vec())
+            }
+            Source::File { path, .. } => {
+                let bytes = fs_err::read(path).map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                (path.display().to_string(), bytes)
+            }
+        };
+        let blake3 = blake3::hash(&bytes).to_hex().to_string();
+        if let Source::File { pinned, .. } = source
+            && *pinned != blake3
+        {
+            return Err(Error::HashMismatch {
+                name,
+                expected: pinned.clone(),
+                actual: blake3,
+            });
+        }
+        let contract =
+            contract_version(&bytes).ok_or_else(|| Error::NoContract { name: name.clone() })?;
+        if !wit::SUPPORTED.contains(&contract.as_str()) {
+            return Err(Error::ContractMismatch {
+                name,
+                found: contract,
+            });
+        }
+        let component = cache::compile(&self.engine, self.cache.as_deref(), &bytes, &blake3)
+            .map_err(|source| Error::Invalid {
+                name: name.clone(),
+                source,
+            })?;
+        let ty = component.component_type();
+        for (import, item) in ty.imports(&self.engine) {
+            let types_only = match &item.ty {
+                ComponentItem::Type(_) => true,
+                ComponentItem::ComponentInstance(instance) => instance
+                    .exports(&self.engine)
+                    .all(|(_, export)| matches!(export.ty, ComponentItem::Type(_))),
+                _ => false,
+            };
+            if !types_only {
+                return Err(Error::ForbiddenImport {
+                    name,
+                    import: import.to_string(),
+                });
+            }
+        }
+        let export = stage.export();
+        if ty.get_export(&self.engine, &export).is_none() {
+            return Err(Error::WrongStage {
+                name,
+                stage: stage.name(),
+                export,
+            });
+        }
+        Ok(Plugin {
+            name,
+            stage,
+            blake3,
+            contract,
+            component,
+        })
+    }
+
+    /// One fresh, limited store per call: a trap poisons an instance, and per-call stores keep
+    /// one library's run from seeing another's.
+    fn store(&self) -> Store<Limiter> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(MEMORY_LIMIT)
+            .instances(4)
+            .memories(2)
+            .tables(4)
+            .build();
+        let mut store = Store::new(
+            &self.engine,
+            Limiter {
+                limits,
+                exceeded: false,
+            },
+        );
+        store.limiter(|state| state);
+        // Only fails when fuel is off, and the engine always has it on.
+        let _ = store.set_fuel(FUEL);
+        store
+    }
+
+    pub fn map_types(
+        &self,
+        plugin: &Plugin,
+        library: &types::Library,
+    ) -> Result<Vec<types::SymbolTypes>, Error> {
+        let mut store = self.store();
+        let linker = Linker::new(&self.engine);
+        let result =
+            latest::typespecs::Typespecs::instantiate(&mut store, &plugin.component, &linker)
+                .and_then(|instance| {
+                    instance
+                        .snakebridge_plugin_typespec_stage()
+                        .call_map_types(&mut store, library)
+                });
+        finish(plugin, &library.name, &store, result)
+    }
+
+    pub fn render_docs(
+        &self,
+        plugin: &Plugin,
+        library: &types::Library,
+    ) -> Result<types::LibraryDocs, Error> {
+        let mut store = self.store();
+        let linker = Linker::new(&self.engine);
+        let result = latest::docs::Docs::instantiate(&mut store, &plugin.component, &linker)
+            .and_then(|instance| {
+                instance
+                    .snakebridge_plugin_doc_stage()
+                    .call_render_docs(&mut store, library)
+            });
+        let docs = finish(plugin, &library.name, &store, result)?;
+        let size: usize = docs
+            .modules
+            .iter()
+            .map(|m| m.markdown.len())
+            .chain(docs.symbols.iter().map(|s| s.markdown.len()))
+            .sum();
+        check_size(plugin, &library.name, size)?;
+        Ok(docs)
+    }
+
+    pub fn emit(
+        &self,
+        plugin: &Plugin,
+        input: &types::RenderInput,
+    ) -> Result<Vec<types::File>, Error> {
+        let mut store = self.store();
+        let linker = Linker::new(&self.engine);
+        let result = latest::emitter::Emitter::instantiate(&mut store, &plugin.component, &linker)
+            .and_then(|instance| {
+                instance
+                    .snakebridge_plugin_emitter_stage()
+                    .call_emit(&mut store, input)
+            });
+        let files = finish(plugin, &input.library.name, &store, result)?;
+        check_size(
+            plugin,
+            &input.library.name,
+            files.iter().map(|f| f.path.len() + f.contents.len()).sum(),
+        )?;
+        Ok(files)
+    }
+}
+
+fn check_size(plugin: &Plugin, library: &str, size: usize) -> Result<(), Error> {
+    if size > OUTPUT_LIMIT {
+        return Err(Error::OutputTooLarge {
+            name: plugin.name.clone(),
+            library: library.into(),
+            size,
+        });
+    }
+    Ok(())
+}
+
+/// Turns a call's two layers of failure into errors: the outer one is a trap or host failure,
+/// the inner one the plugin's own typed refusal.
+fn finish<T>(
+    plugin: &Plugin,
+    library: &str,
+    store: &Store<Limiter>,
+    result: wasmtime::Result<Result<T, types::PluginError>>,
+) -> Result<T, Error> {
+    let trap = |reason: String, help: &str| Error::Trap {
+        name: plugin.name.clone(),
+        stage: plugin.stage.name(),
+        library: library.into(),
+        reason,
+        help: help.into(),
+    };
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(refusal)) => {
+            let (code, detail) = match refusal {
+                types::PluginError::InvalidInput(d) => ("invalid-input", d),
+                types::PluginError::Unsupported(d) => ("unsupported", d),
+                types::PluginError::Internal(d) => ("internal", d),
+            };
+            Err(Error::Refused {
+                name: plugin.name.clone(),
+                stage: plugin.stage.name(),
+                library: library.into(),
+                code,
+                message: detail.message,
+                symbol: detail
+                    .symbol
+                    .map(|s| format!(" for `{s}`"))
+                    .unwrap_or_default(),
+            })
+        }
+        Err(error) => Err(match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => trap(
+                format!("ran out of its CPU budget ({FUEL} fuel)"),
+                "the plugin is probably in an endless loop; report it to its author",
+            ),
+            _ if store.data().exceeded => trap(
+                format!("exceeded its memory limit of {} MiB", MEMORY_LIMIT >> 20),
+                "the plugin needs more memory than a stage may use; report it to its author",
+            ),
+            Some(Trap::StackOverflow) => {
+                trap("overflowed its stack".into(), "report it to its author")
+            }
+            Some(Trap::UnreachableCodeReached) => trap(
+                "trapped (a Rust plugin panicked)".into(),
+                "plugins should return a `plugin-error` instead of panicking; report it to its author",
+            ),
+            Some(other) => trap(format!("trapped: {other}"), "report it to its author"),
+            None => trap(
+                format!("failed: {}", error.root_cause()),
+                "report it to its author",
+            ),
+        }),
+    }
+}
+
+/// The contract version a component declares, read without compiling it.
+pub fn contract_version(bytes: &[u8]) -> Option<String> {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .find_map(|payload| match payload {
+            Ok(wasmparser::Payload::CustomSection(section))
+                if section.name() == CONTRACT_SECTION =>
+            {
+                std::str::from_utf8(section.data()).ok().map(str::to_string)
+            }
+            _ => None,
+        })
+}
+
+/// Where compiled plugins are cached: `SNAKEBRIDGE_CACHE_DIR`, else the user's cache directory.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(crate::env_vars::CACHE_DIR) {
+        return Some(PathBuf::from(dir));
+    }
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+        .map(|base| base.join("snakebridge"))
+}

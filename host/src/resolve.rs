@@ -1,0 +1,342 @@
+//! Turns introspection replies into manifest records: the named steps that set Elixir names,
+//! parameter names and arity ranges, and the classified problems for what Python lacks.
+
+use crate::arity;
+use crate::config::Library;
+use crate::diagnostics::Problem;
+use crate::introspect::{
+    FoundSymbol, ImportError, ModuleReply, Reply, Request, SymbolReply, SymbolRequest,
+};
+use crate::model::{Absent, LibraryRecord, Module, Signature, Symbol, SymbolKind};
+use crate::naming;
+use crate::plan::Need;
+
+/// Elixir module segments below the library's root: `Numpy.Linalg` → `["Linalg"]`.
+fn segments(library: &Library, module: &str) -> Vec<String> {
+    module
+        .strip_prefix(&library.elixir_module)
+        .unwrap_or("")
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The batch for one library: its root module, every module the needs live in, every need.
+pub fn request(library: &Library, needs: &[Need], sys_path: Vec<String>) -> Request {
+    let mut modules: Vec<Vec<String>> = vec![vec![]];
+    for need in needs {
+        let segments = segments(library, &need.module);
+        if !modules.contains(&segments) {
+            modules.push(segments);
+        }
+    }
+    Request {
+        library: library.name.clone(),
+        stdlib: library.stdlib,
+        sys_path,
+        modules,
+        symbols: needs
+            .iter()
+            .map(|need| SymbolRequest {
+                module: segments(library, &need.module),
+                candidates: naming::python_name_candidates(&need.function),
+            })
+            .collect(),
+    }
+}
+
+/// What merging one library's reply produced.
+#[derive(Debug, Default)]
+pub struct Merged {
+    pub problems: Vec<Problem>,
+    /// Calls dropped because Python confirmed an imported name is not the library's.
+    pub dropped: Vec<String>,
+    pub added: usize,
+}
+
+/// Merges `reply` (for `request(library, needs)`) into `record`.
+pub fn merge(
+    library: &Library,
+    needs: &[Need],
+    reply: &Reply,
+    record: &mut LibraryRecord,
+) -> Merged {
+    let mut merged = Merged::default();
+    record.python_module = library.name.clone();
+    record.elixir_module = library.elixir_module.clone();
+    if let Some(error) = &reply.error {
+        merged.problems.push(import_problem(library, error, needs));
+        return merged;
+    }
+    if let Some(info) = &reply.library {
+        record.modules.insert(
+            library.elixir_module.clone(),
+            Module {
+                python_path: library.name.clone(),
+                kind: crate::model::ModuleKind::Module,
+                doc: info.doc.clone(),
+            },
+        );
+    }
+    let module_replies: Vec<(Vec<String>, &ModuleReply)> = request(library, needs, vec![])
+        .modules
+        .into_iter()
+        .zip(reply.modules.iter())
+        .collect();
+    for (need, symbol_reply) in needs.iter().zip(&reply.symbols) {
+        let first_call = need.calls.first();
+        let locate = |problem: Problem| match first_call {
+            Some(call) => problem.at(call),
+            None => problem.symbol(need.id()),
+        };
+        match symbol_reply {
+            SymbolReply::Ok(found) => match symbol(need, found) {
+                Ok(symbol) => {
+                    let module_segments = segments(library, &need.module);
+                    if let Some((
+                        _,
+                        ModuleReply::Ok {
+                            python_path,
+                            kind,
+                            doc,
+                        },
+                    )) = module_replies.iter().find(|(s, _)| *s == module_segments)
+                    {
+                        record.modules.insert(
+                            need.module.clone(),
+                            Module {
+                                python_path: python_path.clone(),
+                                kind: *kind,
+                                doc: doc.clone(),
+                            },
+                        );
+                    }
+                    match widen_to_calls(symbol, need) {
+                        Ok(symbol) => {
+                            record.absent.remove(&need.id());
+                            record.symbols.insert(need.id(), symbol);
+                            merged.added += 1;
+                        }
+                        Err(problems) => merged.problems.extend(problems),
+                    }
+                }
+                Err(problem) => merged.problems.push(locate(problem)),
+            },
+            SymbolReply::NotFound {
+                missing,
+                suggestions,
+            } => {
+                if need.only_imported() {
+                    record.absent.insert(
+                        need.id(),
+                        Absent {
+                            reason: format!("Python has no `{missing}`"),
+                        },
+                    );
+                    merged
+                        .dropped
+                        .push(format!("{}/{}", need.id(), need.calls[0].arity));
+                    continue;
+                }
+                let help = if suggestions.is_empty() {
+                    format!("Python has no `{missing}`; check the spelling and the library version")
+                } else {
+                    let names: Vec<String> = suggestions
+                        .iter()
+                        .map(|s| format!("`{}`", suggest(library, need, missing, s)))
+                        .collect();
+                    format!(
+                        "did you mean {}? Python has no `{missing}`",
+                        names.join(" or ")
+                    )
+                };
+                merged.problems.push(locate(
+                    Problem::new(
+                        "symbol_not_found",
+                        format!("`{}` is not in `{}`", need.id(), library.name),
+                    )
+                    .help(help),
+                ));
+            }
+            SymbolReply::Error(error) => merged.problems.push(locate(
+                Problem::new(
+                    "introspection_failed",
+                    format!(
+                        "looking up `{}` raised {}: {}",
+                        need.id(),
+                        error.error_type,
+                        error.message
+                    ),
+                )
+                .help(traceback_tail(&error.traceback)),
+            )),
+        }
+    }
+    merged
+}
+
+/// The Elixir spelling of a suggested Python name: a module when a module segment was
+/// missing (`numpy.linalgg`), else a function in the called module (`numpy.meen`).
+fn suggest(library: &Library, need: &Need, missing: &str, suggestion: &str) -> String {
+    let below = segments(library, &need.module);
+    let missing_below = missing
+        .split('.')
+        .count()
+        .saturating_sub(library.name.split('.').count());
+    if (1..=below.len()).contains(&missing_below) {
+        let mut below = below;
+        below[missing_below - 1] = naming::camelize(suggestion);
+        return format!(
+            "{}.{}.{}",
+            library.elixir_module,
+            below.join("."),
+            need.function
+        );
+    }
+    let name = naming::elixir_function_name(suggestion, SymbolKind::Function)
+        .unwrap_or_else(|| suggestion.to_string());
+    format!("{}.{name}", need.module)
+}
+
+fn traceback_tail(traceback: &str) -> String {
+    let lines: Vec<&str> = traceback.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(8)..];
+    format!("Python's traceback ends with:\n{}", tail.join("\n"))
+}
+
+fn import_problem(library: &Library, error: &ImportError, needs: &[Need]) -> Problem {
+    let first = needs.iter().flat_map(|n| n.calls.first()).next();
+    let problem = if error.kind == "package_not_found" {
+        let package = library.package.as_deref().unwrap_or(&library.name);
+        Problem::new("package_not_found", format!("the Python package for `{}` is not installed", library.name)).help(
+            format!(
+                "install it into the configured Python (`python3 -m pip install {package}`), or drop `[python] executable` so snakebridge manages an environment"
+            ),
+        )
+    } else {
+        Problem::new(
+            "import_failed",
+            format!(
+                "importing `{}` raised {}: {}",
+                library.name, error.error_type, error.message
+            ),
+        )
+        .help(traceback_tail(&error.traceback))
+    };
+    match first {
+        Some(call) => problem.at(call),
+        None => problem.symbol(library.elixir_module.clone()),
+    }
+}
+
+/// The manifest record for a resolved need.
+fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
+    let kind = match found.kind.as_str() {
+        "function" => SymbolKind::Function,
+        "constructor" => SymbolKind::Constructor,
+        "method" => SymbolKind::Method,
+        "class_method" => SymbolKind::ClassMethod,
+        "static_method" => SymbolKind::StaticMethod,
+        "property" => SymbolKind::Property,
+        "constant" => SymbolKind::Constant,
+        "module" => {
+            let module = format!("{}.{}", need.module, naming::camelize(&found.python_name));
+            return Err(Problem::new(
+                "symbol_is_module",
+                format!(
+                    "`{}.{}` is a module, not a function",
+                    found.python_module, found.python_name
+                ),
+            )
+            .help(format!(
+                "call its functions through `{module}`, such as `{module}.some_function(...)`"
+            )));
+        }
+        other => {
+            return Err(Problem::new(
+                "symbol_kind",
+                format!(
+                    "`{}` is a {other}, which snakebridge cannot wrap",
+                    need.id()
+                ),
+            ));
+        }
+    };
+    let attribute = found
+        .python_name
+        .rsplit('.')
+        .next()
+        .unwrap_or(&found.python_name);
+    let expected = naming::elixir_function_name(attribute, kind).ok_or_else(|| {
+        Problem::new(
+            "unnamed",
+            format!("`{}` has no valid Elixir spelling", found.python_name),
+        )
+        .help("snakebridge only wraps ASCII Python names")
+    })?;
+    if expected != need.function {
+        return Err(Problem::new(
+            "renamed",
+            format!(
+                "`{}.{}` is spelled `{}.{expected}` in Elixir",
+                found.python_module, found.python_name, need.module
+            ),
+        )
+        .help(format!("call `{}.{expected}`", need.module)));
+    }
+    let mut signature = match (&found.signature, kind) {
+        (Some(raw), _) => Signature {
+            params: raw.params.clone(),
+            returns: raw.returns.clone(),
+            source: raw.source,
+        },
+        (None, SymbolKind::Property | SymbolKind::Constant) => Signature {
+            params: vec![],
+            returns: found.returns.clone(),
+            source: crate::model::SignatureSource::Inspect,
+        },
+        (None, _) => Signature::variadic_fallback(),
+    };
+    naming::assign_param_names(&mut signature.params);
+    Ok(Symbol {
+        kind,
+        elixir_module: need.module.clone(),
+        elixir_name: need.function.clone(),
+        python_module: found.python_module.clone(),
+        python_name: found.python_name.clone(),
+        arity: arity::range(kind, &signature),
+        signature,
+        overloads: vec![],
+        doc: found.doc.clone(),
+        defined_in: found.defined_in.clone(),
+    })
+}
+
+/// Widens an open range to the arities called; a call no range can take is a problem.
+fn widen_to_calls(mut symbol: Symbol, need: &Need) -> Result<Symbol, Vec<Problem>> {
+    let mut problems = Vec::new();
+    for call in &need.calls {
+        match arity::widen(symbol.arity, call.arity) {
+            Some(range) => symbol.arity = range,
+            None => problems.push(
+                Problem::new(
+                    "arity_not_covered",
+                    format!("`{}` is called with {} arguments, but its wrapper accepts {}", need.id(), call.arity, symbol.arity),
+                )
+                .at(call)
+                .help(format!(
+                    "`{}.{}` has {} positional parameters; pass keyword arguments as one trailing keyword list",
+                    symbol.python_module,
+                    symbol.python_name,
+                    arity::Positionals::of(&symbol.signature).required
+                )),
+            ),
+        }
+    }
+    if problems.is_empty() {
+        Ok(symbol)
+    } else {
+        Err(problems)
+    }
+}

@@ -1,0 +1,178 @@
+//! The plugin half of the pipeline: typespec stage → doc stage → emitter, per library.
+//!
+//! Everything a stage sees is built here from the manifest and the lock, so rendering needs
+//! no Python and gives the same bytes wherever it runs.
+
+use crate::config::{PluginRef, Plugins};
+use crate::model::{self, LibraryRecord, ModuleKind, ParamKind, SignatureSource, SymbolKind};
+use crate::plugin_host::wit::latest::types;
+use crate::plugin_host::{self, Plugin, PluginHost, Source, Stage};
+
+/// The three loaded stage plugins.
+pub struct Pipeline {
+    host: PluginHost,
+    pub typespecs: Plugin,
+    pub docs: Plugin,
+    pub emitter: Plugin,
+}
+
+/// A file the emitter produced, path relative to the output directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct File {
+    pub path: String,
+    pub contents: String,
+}
+
+fn source(stage: Stage, plugin: &PluginRef, root: &std::path::Path) -> Source {
+    match plugin {
+        PluginRef::Builtin => Source::Builtin(stage),
+        PluginRef::File { path, blake3 } => Source::File {
+            path: root.join(path),
+            pinned: blake3.clone(),
+        },
+    }
+}
+
+impl Pipeline {
+    /// Loads the configured plugins; `root` resolves relative plugin paths.
+    pub fn load(
+        host: PluginHost,
+        plugins: &Plugins,
+        root: &std::path::Path,
+    ) -> Result<Self, plugin_host::Error> {
+        Ok(Self {
+            typespecs: host.load(
+                Stage::Typespecs,
+                &source(Stage::Typespecs, &plugins.typespecs, root),
+            )?,
+            docs: host.load(Stage::Docs, &source(Stage::Docs, &plugins.docs, root))?,
+            emitter: host.load(
+                Stage::Emitter,
+                &source(Stage::Emitter, &plugins.emitter, root),
+            )?,
+            host,
+        })
+    }
+
+    pub fn plugins(&self) -> [&Plugin; 3] {
+        [&self.typespecs, &self.docs, &self.emitter]
+    }
+
+    /// Renders one library's files.
+    pub fn render(
+        &self,
+        name: &str,
+        record: &LibraryRecord,
+        version: &str,
+    ) -> Result<Vec<File>, plugin_host::Error> {
+        let library = library(name, record, version);
+        let types = self.host.map_types(&self.typespecs, &library)?;
+        let docs = self.host.render_docs(&self.docs, &library)?;
+        let input = types::RenderInput {
+            library,
+            types,
+            docs,
+        };
+        let files = self.host.emit(&self.emitter, &input)?;
+        Ok(files
+            .into_iter()
+            .map(|f| File {
+                path: f.path,
+                contents: f.contents,
+            })
+            .collect())
+    }
+}
+
+/// The contract's view of one library.
+pub fn library(name: &str, record: &LibraryRecord, version: &str) -> types::Library {
+    let mut modules: Vec<types::Module> = record
+        .modules
+        .iter()
+        .map(|(elixir_module, module)| types::Module {
+            elixir_module: elixir_module.clone(),
+            python_path: module.python_path.clone(),
+            kind: match module.kind {
+                ModuleKind::Module => types::ModuleKind::Module,
+                ModuleKind::Class => types::ModuleKind::Class,
+            },
+            doc: module.doc.clone(),
+        })
+        .collect();
+    // The root module first, the rest by name.
+    modules.sort_by_key(|m| {
+        (
+            m.elixir_module != record.elixir_module,
+            m.elixir_module.clone(),
+        )
+    });
+    types::Library {
+        name: name.to_string(),
+        elixir_module: record.elixir_module.clone(),
+        python_module: record.python_module.clone(),
+        version: version.to_string(),
+        modules,
+        symbols: record
+            .symbols
+            .iter()
+            .map(|(id, symbol)| self::symbol(id, symbol))
+            .collect(),
+    }
+}
+
+fn symbol(id: &str, symbol: &model::Symbol) -> types::Symbol {
+    types::Symbol {
+        id: id.to_string(),
+        kind: match symbol.kind {
+            SymbolKind::Function => types::SymbolKind::Function,
+            SymbolKind::Constructor => types::SymbolKind::Constructor,
+            SymbolKind::Method => types::SymbolKind::Method,
+            SymbolKind::ClassMethod => types::SymbolKind::ClassMethod,
+            SymbolKind::StaticMethod => types::SymbolKind::StaticMethod,
+            SymbolKind::Property => types::SymbolKind::Property,
+            SymbolKind::Constant => types::SymbolKind::Constant,
+        },
+        elixir_module: symbol.elixir_module.clone(),
+        elixir_name: symbol.elixir_name.clone(),
+        python_module: symbol.python_module.clone(),
+        python_name: symbol.python_name.clone(),
+        signature: signature(&symbol.signature),
+        overloads: symbol.overloads.iter().map(signature).collect(),
+        doc: symbol.doc.clone(),
+        arity: types::ArityRange {
+            min: symbol.arity.min,
+            max: symbol.arity.max,
+            open: symbol.arity.open,
+        },
+    }
+}
+
+fn signature(signature: &model::Signature) -> types::Signature {
+    types::Signature {
+        params: signature
+            .params
+            .iter()
+            .map(|p| types::Param {
+                python_name: p.python_name.clone(),
+                elixir_name: p.elixir_name.clone(),
+                kind: match p.kind {
+                    ParamKind::PositionalOnly => types::ParamKind::PositionalOnly,
+                    ParamKind::PositionalOrKeyword => types::ParamKind::PositionalOrKeyword,
+                    ParamKind::VarPositional => types::ParamKind::VarPositional,
+                    ParamKind::KeywordOnly => types::ParamKind::KeywordOnly,
+                    ParamKind::VarKeyword => types::ParamKind::VarKeyword,
+                },
+                default: p.default.clone(),
+                annotation: p.annotation.clone(),
+            })
+            .collect(),
+        returns: signature.returns.clone(),
+        source: match signature.source {
+            SignatureSource::Inspect => types::SignatureSource::Inspect,
+            SignatureSource::TextSignature => types::SignatureSource::TextSignature,
+            SignatureSource::Docstring => types::SignatureSource::Docstring,
+            SignatureSource::Stub => types::SignatureSource::Stub,
+            SignatureSource::VariadicFallback => types::SignatureSource::VariadicFallback,
+        },
+    }
+}

@@ -1,0 +1,181 @@
+//! A pretty printer with the semantics of Elixir's `Inspect.Algebra`, which `mix format` is
+//! built on: strict groups (all breaks in a group go flat or all break), flex breaks (decided
+//! one at a time), and nesting relative either to the indentation or to the cursor. Building
+//! documents the way `Code.Formatter` does gives output `mix format --check-formatted` accepts.
+
+/// Line width `mix format` uses by default.
+pub(crate) const WIDTH: usize = 98;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Doc {
+    Text(String),
+    /// Printed as its string when flat, as a newline plus indentation when broken.
+    Break(&'static str),
+    /// Like `Break`, but breaks only when what follows up to the next break does not fit.
+    FlexBreak(&'static str),
+    /// A newline no matter what; forces enclosing groups to break.
+    Line,
+    Nest(Indent, Box<Doc>),
+    Group(Box<Doc>),
+    Concat(Vec<Doc>),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Indent {
+    /// Relative to the enclosing indentation.
+    By(usize),
+    /// At the column where the nested document starts.
+    Cursor,
+}
+
+pub(crate) fn text(s: impl Into<String>) -> Doc {
+    Doc::Text(s.into())
+}
+
+pub(crate) fn concat(docs: impl IntoIterator<Item = Doc>) -> Doc {
+    Doc::Concat(docs.into_iter().collect())
+}
+
+pub(crate) fn group(doc: Doc) -> Doc {
+    Doc::Group(Box::new(doc))
+}
+
+pub(crate) fn nest(by: usize, doc: Doc) -> Doc {
+    Doc::Nest(Indent::By(by), Box::new(doc))
+}
+
+pub(crate) fn nest_cursor(doc: Doc) -> Doc {
+    Doc::Nest(Indent::Cursor, Box::new(doc))
+}
+
+/// `docs` joined by `separator`.
+pub(crate) fn join(docs: Vec<Doc>, separator: Doc) -> Doc {
+    let mut out = Vec::with_capacity(docs.len() * 2);
+    for (i, doc) in docs.into_iter().enumerate() {
+        if i > 0 {
+            out.push(separator.clone());
+        }
+        out.push(doc);
+    }
+    Doc::Concat(out)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Flat,
+    Break,
+}
+
+/// An entry of the layout stack. `Tail` restores the "a break was seen" flag when measuring
+/// leaves a group, as `Inspect.Algebra` does.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    Doc(usize, Mode, &'a Doc),
+    Tail(bool),
+}
+
+/// Renders `doc` starting at column `column`, indented by `indent`, in break mode (as the body
+/// of a module is).
+pub(crate) fn render(doc: &Doc, indent: usize, column: usize) -> String {
+    let mut out = String::new();
+    let mut col = column;
+    let mut stack: Vec<Entry<'_>> = vec![Entry::Doc(indent, Mode::Break, doc)];
+    while let Some(entry) = stack.pop() {
+        let Entry::Doc(indent, mode, doc) = entry else {
+            continue;
+        };
+        match doc {
+            Doc::Text(s) => {
+                out.push_str(s);
+                col += s.chars().count();
+            }
+            Doc::Line => newline(&mut out, &mut col, indent),
+            Doc::Break(sep) => match mode {
+                Mode::Flat => {
+                    out.push_str(sep);
+                    col += sep.len();
+                }
+                Mode::Break => newline(&mut out, &mut col, indent),
+            },
+            Doc::FlexBreak(sep) => {
+                // Flex breaks are decided one at a time, against everything that follows.
+                if mode == Mode::Flat || fits(col + sep.len(), true, stack.clone()) {
+                    out.push_str(sep);
+                    col += sep.len();
+                } else {
+                    newline(&mut out, &mut col, indent);
+                }
+            }
+            Doc::Nest(Indent::By(by), inner) => stack.push(Entry::Doc(indent + by, mode, inner)),
+            Doc::Nest(Indent::Cursor, inner) => stack.push(Entry::Doc(col, mode, inner)),
+            Doc::Group(inner) => {
+                // A group is measured on its own content, not on what follows it.
+                let flat = fits(col, false, vec![Entry::Doc(indent, Mode::Flat, inner)]);
+                stack.push(Entry::Doc(
+                    indent,
+                    if flat { Mode::Flat } else { Mode::Break },
+                    inner,
+                ));
+            }
+            Doc::Concat(docs) => {
+                for doc in docs.iter().rev() {
+                    stack.push(Entry::Doc(indent, mode, doc));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn newline(out: &mut String, col: &mut usize, indent: usize) {
+    // Empty lines keep this indentation until `tidy` drops it.
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent));
+    *col = indent;
+}
+
+/// `Inspect.Algebra.fits?/4`: whether the entries fit from column `col`. Running past the width
+/// only counts once a break has been passed (`seen_break`): a line with no break in it has no
+/// other choice than to be as long as it is. Entries are popped from the end of `stack`.
+fn fits(mut col: usize, mut seen_break: bool, mut stack: Vec<Entry<'_>>) -> bool {
+    loop {
+        if col > WIDTH && seen_break {
+            return false;
+        }
+        let Some(entry) = stack.pop() else {
+            return true;
+        };
+        let (indent, mode, doc) = match entry {
+            Entry::Tail(saved) => {
+                seen_break = saved;
+                continue;
+            }
+            Entry::Doc(indent, mode, doc) => (indent, mode, doc),
+        };
+        match (mode, doc) {
+            (Mode::Break, Doc::Break(_) | Doc::FlexBreak(_) | Doc::Line) => return true,
+            (_, Doc::Line) => {
+                col = indent;
+                seen_break = false;
+            }
+            (_, Doc::Text(s)) => col += s.chars().count(),
+            (_, Doc::Break(sep) | Doc::FlexBreak(sep)) => {
+                col += sep.len();
+                seen_break = true;
+            }
+            (_, Doc::Nest(Indent::By(by), inner)) => {
+                stack.push(Entry::Doc(indent + by, mode, inner))
+            }
+            (_, Doc::Nest(Indent::Cursor, inner)) => stack.push(Entry::Doc(col, mode, inner)),
+            (_, Doc::Group(inner)) => {
+                stack.push(Entry::Tail(seen_break));
+                stack.push(Entry::Doc(indent, Mode::Flat, inner));
+            }
+            (_, Doc::Concat(docs)) => {
+                for doc in docs.iter().rev() {
+                    stack.push(Entry::Doc(indent, mode, doc));
+                }
+            }
+        }
+    }
+}

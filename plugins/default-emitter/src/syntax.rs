@@ -1,0 +1,244 @@
+//! Elixir syntax as documents shaped the way `Code.Formatter` shapes them, and the escaping
+//! that keeps anything from Python inert inside a string.
+
+use snakebridge_pdk::emitter::{TypeExpr, TypeNode};
+
+use crate::doc::{Doc, concat, group, join, nest, nest_cursor, text};
+
+/// `name(a, b)`: arguments one per line, two deeper, when they do not fit.
+pub(crate) fn call(name: &str, args: Vec<Doc>) -> Doc {
+    if args.is_empty() {
+        return text(format!("{name}()"));
+    }
+    group(concat([
+        text(format!("{name}(")),
+        nest(
+            2,
+            concat([
+                Doc::Break(""),
+                join(args, concat([text(","), Doc::Break(" ")])),
+            ]),
+        ),
+        Doc::Break(""),
+        text(")"),
+    ]))
+}
+
+/// `[a, b]`: elements one per line when they do not fit.
+pub(crate) fn list(items: Vec<Doc>) -> Doc {
+    if items.is_empty() {
+        return text("[]");
+    }
+    group(concat([
+        text("["),
+        nest(
+            2,
+            concat([
+                Doc::Break(""),
+                join(items, concat([text(","), Doc::Break(" ")])),
+            ]),
+        ),
+        Doc::Break(""),
+        text("]"),
+    ]))
+}
+
+/// `{a, b}`: the formatter keeps the first element on the brace's line and aligns the rest
+/// after the brace.
+pub(crate) fn tuple(items: Vec<Doc>) -> Doc {
+    group(concat([
+        text("{"),
+        nest_cursor(join(items, concat([text(","), Doc::Break(" ")]))),
+        text("}"),
+    ]))
+}
+
+/// `a | b`: one member per line, led by `|`, when they do not fit.
+pub(crate) fn union(members: Vec<Doc>) -> Doc {
+    group(join(members, concat([Doc::Break(" "), text("| ")])))
+}
+
+/// `@spec name(args) :: result`.
+pub(crate) fn spec(name: &str, args: Vec<Doc>, result: Doc) -> Doc {
+    concat([
+        text("@spec "),
+        nest_cursor(group(concat([
+            call(name, args),
+            text(" ::"),
+            nest(2, concat([Doc::FlexBreak(" "), result])),
+        ]))),
+    ])
+}
+
+/// `def name(params) when guard do body end`. A guard's group measures the trailing ` do`
+/// too, as the formatter does; a plain head's does not.
+pub(crate) fn def(name: &str, params: Vec<Doc>, guard: Option<Doc>, body: Doc) -> Doc {
+    let head = match guard {
+        Some(guard) => group(concat([
+            call(name, params),
+            Doc::Break(" "),
+            text("when "),
+            guard,
+            text(" do"),
+        ])),
+        None => concat([call(name, params), text(" do")]),
+    };
+    concat([
+        text("def "),
+        nest_cursor(head),
+        nest(2, concat([Doc::Line, body])),
+        Doc::Line,
+        text("end"),
+    ])
+}
+
+/// A `"""` heredoc holding `content` verbatim, as the value of `@attribute`.
+pub(crate) fn heredoc_attribute(attribute: &str, content: &str) -> Doc {
+    let mut parts = vec![text(format!("@{attribute} \"\"\""))];
+    for line in content.lines() {
+        parts.push(Doc::Line);
+        parts.push(text(escape_heredoc_line(line.trim_end())));
+    }
+    parts.push(Doc::Line);
+    parts.push(text("\"\"\""));
+    concat(parts)
+}
+
+/// Escapes one heredoc line so it is read back as exactly its text: no interpolation, no
+/// escape sequences, no early terminator, nothing the parser would reject.
+fn escape_heredoc_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let chars: Vec<char> = line.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        // Quotes are only special in runs of three or more, which could end the heredoc.
+        let run = |from: usize| chars[from..].iter().take_while(|&&q| q == '"').count();
+        let in_long_run = c == '"' && {
+            let start = chars[..i].iter().rev().take_while(|&&q| q == '"').count();
+            run(i - start) >= 3
+        };
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '#' if chars.get(i + 1) == Some(&'{') => out.push_str("\\#"),
+            '"' if in_long_run => out.push_str("\\\""),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A double-quoted string literal.
+pub(crate) fn string(value: &str) -> Doc {
+    let mut out = String::from("\"");
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '#' if chars.peek() == Some(&'{') => out.push_str("\\#"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    text(out)
+}
+
+/// An Elixir type, or `None` when the tree is malformed (a child index out of range or not
+/// after its parent), so the caller falls back to `term()`.
+pub(crate) fn type_doc(expr: &TypeExpr) -> Option<Doc> {
+    node_doc(expr, 0, 0)
+}
+
+fn node_doc(expr: &TypeExpr, index: u32, depth: u32) -> Option<Doc> {
+    if depth > 32 {
+        return None;
+    }
+    let child = |i: u32| (i > index).then(|| node_doc(expr, i, depth + 1)).flatten();
+    Some(match expr.nodes.get(index as usize)? {
+        TypeNode::Term => text("term()"),
+        TypeNode::Integer => text("integer()"),
+        TypeNode::Float => text("float()"),
+        TypeNode::Number => text("number()"),
+        TypeNode::Boolean => text("boolean()"),
+        TypeNode::String => text("String.t()"),
+        TypeNode::Binary => text("binary()"),
+        TypeNode::Nil => text("nil"),
+        TypeNode::Atom(name) => text(atom(name)?),
+        TypeNode::IntegerLiteral(value) => text(value.to_string()),
+        TypeNode::List(item) => call("list", vec![child(*item)?]),
+        TypeNode::Tuple(items) => tuple(items.iter().map(|i| child(*i)).collect::<Option<_>>()?),
+        TypeNode::Map((key, value)) => text(format!(
+            "%{{optional({}) => {}}}",
+            flat(child(*key)?),
+            flat(child(*value)?)
+        )),
+        TypeNode::AnyMap => text("map()"),
+        TypeNode::MapSet(item) => call("MapSet.t", vec![child(*item)?]),
+        TypeNode::Union(members) => {
+            union(members.iter().map(|i| child(*i)).collect::<Option<_>>()?)
+        }
+        TypeNode::Function => text("function()"),
+        TypeNode::Keyword => text("keyword()"),
+        TypeNode::PythonRef => text("SnakeBridge.Ref.t()"),
+        TypeNode::ModuleType(module) if is_alias(module) => text(format!("{module}.t()")),
+        TypeNode::ModuleType(_) => return None,
+    })
+}
+
+/// A document rendered on one line.
+fn flat(doc: Doc) -> String {
+    crate::doc::render(&group(doc), 0, 0).replace('\n', " ")
+}
+
+/// `:name`, or `true`/`false`/`nil` bare; `None` for names that would need quoting.
+pub(crate) fn atom(name: &str) -> Option<String> {
+    if matches!(name, "true" | "false" | "nil") {
+        return Some(name.to_string());
+    }
+    let mut chars = name.chars();
+    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && name
+            .trim_end_matches(['?', '!'])
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@');
+    valid.then(|| format!(":{name}"))
+}
+
+/// Whether `name` is a valid Elixir alias such as `Numpy.Linalg`.
+pub(crate) fn is_alias(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|segment| {
+            let mut chars = segment.chars();
+            matches!(chars.next(), Some('A'..='Z'))
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heredoc_lines_cannot_escape() {
+        assert_eq!(
+            escape_heredoc_line(r#"a """ b #{System.halt()} \ c"#),
+            r#"a \"\"\" b \#{System.halt()} \\ c"#
+        );
+        assert_eq!(
+            escape_heredoc_line("nul\0 bell\u{7}"),
+            "nul\\u{0} bell\\u{7}"
+        );
+    }
+
+    #[test]
+    fn atoms() {
+        assert_eq!(atom("mean").as_deref(), Some(":mean"));
+        assert_eq!(atom("nil").as_deref(), Some("nil"));
+        assert_eq!(atom("has space"), None);
+        assert_eq!(atom("1x"), None);
+    }
+}

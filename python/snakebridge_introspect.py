@@ -1,0 +1,536 @@
+"""Introspect the Python symbols an Elixir project calls, for snakebridge.
+
+Reads one JSON request on stdin and writes one JSON reply on stdout. Standard library only;
+the snakebridge binary embeds this file and runs it in the project's Python.
+
+Request::
+
+    {"library": "numpy", "stdlib": false, "sys_path": [],
+     "modules": [["Linalg"], ...],                       # Elixir segments below the library
+     "symbols": [{"module": ["Linalg"], "candidates": ["norm"]}, ...]}
+
+Reply::
+
+    {"schema": 1, "python": {...}, "library": {...} | null, "error": {...} | null,
+     "modules": [...], "symbols": [...]}                # one entry per request, same order
+
+Output is deterministic: no memory addresses, no set or dict-subclass order, no absolute
+paths, no timings. Anything a library prints while imported goes to stderr.
+"""
+
+import ast
+import difflib
+import enum
+import importlib
+import importlib.metadata
+import inspect
+import json
+import os
+import platform
+import re
+import sys
+import sysconfig
+import traceback
+import types
+import warnings
+
+SCHEMA = 1
+ADDRESS = re.compile(r"\s+at\s+0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+KIND_NAMES = {
+    inspect.Parameter.POSITIONAL_ONLY: "positional_only",
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
+    inspect.Parameter.VAR_POSITIONAL: "var_positional",
+    inspect.Parameter.KEYWORD_ONLY: "keyword_only",
+    inspect.Parameter.VAR_KEYWORD: "var_keyword",
+}
+
+
+class NotFound(Exception):
+    """A module segment or attribute that does not exist, with close matches."""
+
+    def __init__(self, path, suggestions):
+        super().__init__(path)
+        self.path = path
+        self.suggestions = suggestions
+
+
+def clean_text(text):
+    """Strips memory addresses and anything that is not valid UTF-8."""
+    if text is None:
+        return ""
+    text = ADDRESS.sub("", str(text))
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def underscore(segment):
+    """Elixir's `Macro.underscore` for one alias segment: `RandomState` -> `random_state`."""
+    out = []
+    for i, char in enumerate(segment):
+        if char.isupper():
+            prev = segment[i - 1] if i > 0 else ""
+            nxt = segment[i + 1] if i + 1 < len(segment) else ""
+            if i > 0 and (prev.islower() or prev.isdigit() or (prev.isupper() and nxt.islower())):
+                out.append("_")
+            out.append(char.lower())
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def public_names(container):
+    names = getattr(container, "__all__", None) if inspect.ismodule(container) else None
+    if not isinstance(names, (list, tuple)):
+        names = dir(container)
+    return sorted({n for n in names if isinstance(n, str) and not n.startswith("_")})
+
+
+def close_matches(name, container):
+    return difflib.get_close_matches(name, public_names(container), n=3, cutoff=0.6)
+
+
+def lookup(container, name):
+    """`getattr` that also imports submodules the parent has not imported yet."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return getattr(container, name)
+        except AttributeError:
+            pass
+        except Exception:  # a lazy `__getattr__` that raised: report it as an import failure
+            raise
+        if inspect.ismodule(container):
+            qualified = container.__name__ + "." + name
+            try:
+                return importlib.import_module(qualified)
+            except ModuleNotFoundError as error:
+                if error.name != qualified:
+                    raise
+    raise AttributeError(name)
+
+
+def resolve_container(root, library, segments):
+    """Walks Elixir module segments down from the library: returns (python_path, kind, obj)."""
+    obj, path = root, library
+    for segment in segments:
+        for candidate in dict.fromkeys([segment, underscore(segment), segment.lower()]):
+            try:
+                obj = lookup(obj, candidate)
+            except AttributeError:
+                continue
+            path = path + "." + candidate
+            break
+        else:
+            raise NotFound(path + "." + underscore(segment), close_matches(underscore(segment), obj))
+        if not (inspect.ismodule(obj) or inspect.isclass(obj)):
+            raise NotFound(path, [])
+    return path, ("class" if inspect.isclass(obj) else "module"), obj
+
+
+def canonical(value, depth=0):
+    """A deterministic, address-free repr for documentation."""
+    if depth > 4:
+        return "..."
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return repr(value)
+    if isinstance(value, enum.Enum):
+        return type(value).__qualname__ + "." + value.name
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type, types.ModuleType)):
+        module = getattr(value, "__module__", None) or ""
+        name = getattr(value, "__qualname__", None) or getattr(value, "__name__", "?")
+        return name if module in ("builtins", "") else module + "." + name
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(canonical(v, depth + 1) for v in value)
+        if isinstance(value, tuple):
+            return "(" + items + ("," if len(value) == 1 else "") + ")"
+        return "[" + items + "]"
+    if isinstance(value, (set, frozenset)):
+        items = ", ".join(sorted(canonical(v, depth + 1) for v in value))
+        return ("frozenset({" + items + "})") if isinstance(value, frozenset) else ("{" + items + "}" if items else "set()")
+    if isinstance(value, dict):
+        pairs = sorted((canonical(k, depth + 1), canonical(v, depth + 1)) for k, v in value.items())
+        body = "{" + ", ".join(k + ": " + v for k, v in pairs) + "}"
+        return body if type(value) is dict else type(value).__name__ + "(" + body + ")"
+    try:
+        text = repr(value)
+    except Exception:
+        text = "<" + type(value).__name__ + ">"
+    return clean_text(text)
+
+
+def annotation_text(annotation):
+    if annotation is inspect.Parameter.empty or annotation is inspect.Signature.empty:
+        return None
+    if isinstance(annotation, str):
+        text = annotation
+        # `b: "Decimal"` under `from __future__ import annotations` arrives quoted twice.
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            try:
+                text = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                pass
+        return clean_text(text)
+    return clean_text(inspect.formatannotation(annotation)).replace("builtins.", "")
+
+
+def signature_record(signature, source, drop_first=False):
+    params = list(signature.parameters.values())
+    if drop_first and params and params[0].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    ):
+        params = params[1:]
+    out = []
+    for param in params:
+        record = {"python_name": param.name, "kind": KIND_NAMES[param.kind]}
+        if param.default is not inspect.Parameter.empty:
+            record["default"] = canonical(param.default)
+        annotation = annotation_text(param.annotation)
+        if annotation is not None:
+            record["annotation"] = annotation
+        out.append(record)
+    result = {"params": out, "source": source}
+    returns = annotation_text(signature.return_annotation)
+    if returns is not None:
+        result["returns"] = returns
+    return result
+
+
+def signature_from_doc(name, doc):
+    """Parses a C function's docstring head: `log(x, [base=math.e])` or `range(start, stop[, step])`."""
+    if not doc:
+        return None
+    head = doc.strip().splitlines()[0].strip()
+    match = re.match(r"^" + re.escape(name) + r"\((.*)\)(\s*-+>.*)?$", head)
+    if not match:
+        return None
+    params, depth, token, tokens = [], 0, "", []
+    for char in match.group(1):
+        if char == "[":
+            depth += 1
+            if token.strip():
+                tokens.append((token, depth - 1))
+            token = ""
+        elif char == "]":
+            if token.strip():
+                tokens.append((token, depth))
+            token = ""
+            depth -= 1
+        elif char == ",":
+            if token.strip():
+                tokens.append((token, depth))
+            token = ""
+        else:
+            token += char
+    if token.strip():
+        tokens.append((token, depth))
+    keyword_only = False
+    for raw, optional_depth in tokens:
+        text = raw.strip()
+        if text == "/":
+            for param in params:
+                param["kind"] = "positional_only"
+            continue
+        if text == "*":
+            keyword_only = True
+            continue
+        if text in ("...", "*args..."):
+            params.append({"python_name": "args", "kind": "var_positional"})
+            continue
+        kind = "keyword_only" if keyword_only else "positional_or_keyword"
+        default = None
+        if text.startswith("**"):
+            kind, text = "var_keyword", text[2:]
+        elif text.startswith("*"):
+            kind, text = "var_positional", text[1:]
+            keyword_only = True
+        if "=" in text:
+            text, default = (part.strip() for part in text.split("=", 1))
+        if not IDENTIFIER.match(text):
+            return None
+        param = {"python_name": text, "kind": kind}
+        if default is not None or optional_depth > 0:
+            param["default"] = clean_text(default if default is not None else "...")
+        params.append(param)
+    # Docstring heads of C functions describe positional-only parameters.
+    if not any(p["kind"] == "keyword_only" for p in params):
+        for param in params:
+            if param["kind"] == "positional_or_keyword":
+                param["kind"] = "positional_only"
+    return {"params": params, "source": "docstring"}
+
+
+def signature_of(obj, name, drop_first=False):
+    """The best signature available, or None for the host's variadic fallback."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            signature = inspect.signature(obj)
+        except (ValueError, TypeError):
+            signature = None
+    if signature is not None:
+        plain = inspect.isfunction(inspect.unwrap(obj)) if callable(obj) else False
+        has_text = bool(getattr(obj, "__text_signature__", None))
+        source = "text_signature" if has_text and not plain else "inspect"
+        return signature_record(signature, source, drop_first)
+    parsed = signature_from_doc(name, inspect.getdoc(obj))
+    if parsed is not None and drop_first and parsed["params"]:
+        parsed["params"] = parsed["params"][1:] if parsed["params"][0]["python_name"] in ("self", "cls") else parsed["params"]
+    return parsed
+
+
+def doc_of(obj, name=None):
+    try:
+        doc = inspect.getdoc(obj)
+    except Exception:
+        doc = None
+    doc = clean_text(doc)
+    # C functions and ufuncs repeat their signature as the docstring's first paragraph.
+    if name and re.match(r"^(\w+\.)?" + re.escape(name) + r"\(", doc):
+        first, _, rest = doc.partition("\n")
+        if first.rstrip().endswith(")") or "->" in first:
+            doc = rest
+    return doc.strip()
+
+
+def own_doc(value):
+    """A constant's doc only when it is its own, not its type's."""
+    doc = getattr(value, "__doc__", None)
+    if doc and doc != getattr(type(value), "__doc__", None):
+        return clean_text(inspect.cleandoc(doc)).strip()
+    return ""
+
+
+def defined_in(obj):
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qualname, str):
+        return module + "." + qualname
+    return None
+
+
+def raw_class_attribute(cls, name):
+    for klass in inspect.getmro(cls):
+        if name in vars(klass):
+            return vars(klass)[name], klass
+    return None, None
+
+
+def describe_member(cls, class_path, module_path, name):
+    raw, owner = raw_class_attribute(cls, name)
+    if raw is None:
+        try:
+            value = lookup(cls, name)
+        except AttributeError:
+            return None
+        raw = value
+    qualified = class_path[len(module_path) + 1:] + "." + name
+    record = {"python_module": module_path, "python_name": qualified}
+    if isinstance(raw, staticmethod):
+        func = raw.__func__
+        record.update(kind="static_method", signature=signature_of(func, name), doc=doc_of(func, name))
+    elif isinstance(raw, classmethod) or type(raw).__name__ == "classmethod_descriptor":
+        bound = getattr(cls, name)
+        record.update(kind="class_method", signature=signature_of(bound, name), doc=doc_of(bound, name))
+    elif isinstance(raw, property):
+        record.update(kind="property", signature=None, doc=doc_of(raw))
+        returns = annotation_text(inspect.signature(raw.fget).return_annotation) if raw.fget else None
+        if returns:
+            record["returns"] = returns
+    elif inspect.isfunction(raw) or inspect.ismethoddescriptor(raw) or inspect.isbuiltin(raw) or type(raw).__name__ in (
+        "wrapper_descriptor",
+        "method-wrapper",
+        "cython_function_or_method",
+    ):
+        if inspect.isdatadescriptor(raw) and not callable(raw):
+            record.update(kind="property", signature=None, doc=doc_of(raw))
+        else:
+            record.update(kind="method", signature=signature_of(raw, name, drop_first=True), doc=doc_of(raw, name))
+    elif inspect.isdatadescriptor(raw) or not callable(raw):
+        record.update(kind="property", signature=None, doc=doc_of(raw) if inspect.isdatadescriptor(raw) else own_doc(raw))
+    else:
+        record.update(kind="method", signature=signature_of(raw, name, drop_first=True), doc=doc_of(raw, name))
+    found_in = defined_in(raw) if not isinstance(raw, (property,)) else None
+    if found_in:
+        record["defined_in"] = clean_text(found_in)
+    elif owner is not None:
+        record["defined_in"] = clean_text(defined_in(owner) or "") + "." + name
+    return record
+
+
+def describe(container, container_path, kind, module_path, candidates):
+    """Resolves a called name in a resolved module or class."""
+    if kind == "class" and candidates == ["new"]:
+        record = {
+            "kind": "constructor",
+            "python_module": module_path,
+            "python_name": container_path[len(module_path) + 1:],
+            "signature": signature_of(container, container.__name__),
+            "doc": doc_of(container, container.__name__),
+        }
+        where = defined_in(container)
+        if where:
+            record["defined_in"] = where
+        return record
+    for name in candidates:
+        if kind == "class":
+            record = describe_member(container, container_path, module_path, name)
+            if record is not None:
+                return record
+            continue
+        try:
+            value = lookup(container, name)
+        except AttributeError:
+            continue
+        record = {"python_module": module_path, "python_name": name}
+        if inspect.ismodule(value):
+            record.update(kind="module", doc="")
+        elif callable(value):
+            record.update(kind="function", signature=signature_of(value, name), doc=doc_of(value, name))
+        else:
+            record.update(kind="constant", signature=None, doc=own_doc(value), type=defined_in(type(value)) or "")
+        where = defined_in(value)
+        if where and not record["kind"] == "constant":
+            record["defined_in"] = clean_text(where)
+        return record
+    raise NotFound(container_path + "." + candidates[-1], close_matches(candidates[-1], container))
+
+
+def distribution_of(module_name):
+    try:
+        dists = importlib.metadata.packages_distributions().get(module_name.split(".")[0], [])
+    except Exception:
+        dists = []
+    return sorted(dists)[0] if dists else None
+
+
+def closure(distribution):
+    """`name==version` for a distribution and everything it requires, sorted."""
+    seen, pending = {}, [distribution]
+    while pending:
+        name = pending.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        seen[key] = dist.version
+        for requirement in dist.requires or []:
+            if "extra ==" in requirement or "extra==" in requirement:
+                continue
+            match = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+            if match:
+                pending.append(match.group(1))
+    return sorted(k + "==" + v for k, v in seen.items())
+
+
+def python_identity():
+    return {
+        "implementation": sys.implementation.name,
+        "version": platform.python_version(),
+        "platform": sysconfig.get_platform(),
+    }
+
+
+def relative_traceback(error):
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    text = "".join(lines[-12:])
+    for prefix in sorted({p for p in sys.path if p and os.path.isabs(p)}, key=len, reverse=True):
+        text = text.replace(prefix + os.sep, "")
+    return clean_text(text)
+
+
+def error_record(kind, error):
+    name = type(error).__name__
+    module = type(error).__module__
+    qualified = name if module == "builtins" else module + "." + name
+    return {"kind": kind, "type": qualified, "message": clean_text(str(error)), "traceback": relative_traceback(error)}
+
+
+def introspect(request):
+    library = request["library"]
+    for path in reversed(request.get("sys_path", [])):
+        sys.path.insert(0, path)
+    reply = {"schema": SCHEMA, "python": python_identity(), "library": None, "error": None, "modules": [], "symbols": []}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            root = importlib.import_module(library)
+    except ModuleNotFoundError as error:
+        if error.name and library.startswith(error.name):
+            reply["error"] = {"kind": "package_not_found", "type": "ModuleNotFoundError", "message": clean_text(str(error)), "traceback": ""}
+        else:
+            reply["error"] = error_record("import_error", error)
+        return reply
+    except BaseException as error:  # noqa: BLE001 - any failure while importing is reported
+        reply["error"] = error_record("import_error", error)
+        return reply
+
+    if request.get("stdlib"):
+        version, dist, packages = platform.python_version(), "<stdlib>", []
+    else:
+        dist = distribution_of(library)
+        version = importlib.metadata.version(dist) if dist else None
+        packages = closure(dist) if dist else []
+    reply["library"] = {
+        "module": library,
+        "distribution": dist,
+        "version": version,
+        "packages": packages,
+        "doc": doc_of(root),
+    }
+
+    def container(segments):
+        path, kind, obj = resolve_container(root, library, segments)
+        module_path = path
+        if kind == "class":
+            # The module that holds a class is the longest prefix of its path that is a module.
+            parts = path.split(".")
+            for i in range(len(parts) - 1, 0, -1):
+                candidate = ".".join(parts[:i])
+                if inspect.ismodule(sys.modules.get(candidate)):
+                    module_path = candidate
+                    break
+        return path, kind, obj, module_path
+
+    for segments in request.get("modules", []):
+        try:
+            path, kind, obj, _ = container(segments)
+            reply["modules"].append({"status": "ok", "python_path": path, "kind": kind, "doc": doc_of(obj)})
+        except NotFound as missing:
+            reply["modules"].append({"status": "not_found", "missing": missing.path, "suggestions": missing.suggestions})
+        except BaseException as error:  # noqa: BLE001
+            reply["modules"].append({"status": "error", **error_record("import_error", error)})
+
+    for entry in request.get("symbols", []):
+        try:
+            path, kind, obj, module_path = container(entry["module"])
+            record = describe(obj, path, kind, module_path, entry["candidates"])
+            reply["symbols"].append({"status": "ok", **record})
+        except NotFound as missing:
+            reply["symbols"].append({"status": "not_found", "missing": missing.path, "suggestions": missing.suggestions})
+        except BaseException as error:  # noqa: BLE001
+            reply["symbols"].append({"status": "error", **error_record("error", error)})
+    return reply
+
+
+def main():
+    request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    # Libraries print at import time; keep the reply channel clean.
+    sys.stdout.flush()
+    reply_fd = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        reply = introspect(request)
+    finally:
+        sys.stdout.flush()
+        os.dup2(reply_fd, 1)
+    data = json.dumps(reply, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    with os.fdopen(reply_fd, "wb") as out:
+        out.write(data.encode("utf-8", "replace"))
+
+
+if __name__ == "__main__":
+    main()
