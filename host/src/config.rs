@@ -90,6 +90,18 @@ pub struct Library {
     pub path: Option<String>,
 }
 
+impl Library {
+    /// How the lock records this configuration: a requirement, `stdlib`, `path:<dir>` or `any`.
+    pub fn requested(&self) -> String {
+        match (&self.requirement, self.stdlib, &self.path) {
+            (_, true, _) => "stdlib".into(),
+            (_, _, Some(path)) => format!("path:{path}"),
+            (Some(requirement), _, _) => requirement.original.clone(),
+            (None, _, _) => "any".into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Directories to scan, relative to the project root.

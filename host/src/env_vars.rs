@@ -6,6 +6,9 @@ pub const STRICT: &str = "SNAKEBRIDGE_STRICT";
 /// `1`/`true`: skip scanning and generation entirely (for builds that must not touch Python).
 pub const SKIP: &str = "SNAKEBRIDGE_SKIP";
 
+/// A Python interpreter to use instead of the configured one or the managed environment.
+pub const PYTHON: &str = "SNAKEBRIDGE_PYTHON";
+
 /// Where compiled plugins are cached; defaults to `$XDG_CACHE_HOME/snakebridge`.
 pub const CACHE_DIR: &str = "SNAKEBRIDGE_CACHE_DIR";
 

@@ -219,7 +219,9 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
         .unwrap_or_default();
     let targets = Targets::new(modules.iter().cloned());
 
-    let results: Vec<(String, Result<(CachedFile, bool), String>)> = files
+    // Per file: its cache entry and whether it was parsed now, or why it could not be read.
+    type Scanned = (String, Result<(CachedFile, bool), String>);
+    let results: Vec<Scanned> = files
         .par_iter()
         .map_init(new_parser, |parser, file| {
             let path: PathBuf = request.root.join(file);

@@ -48,22 +48,16 @@ pub struct Directory {
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Directory {
-    /// Opens `root/relative`, creating it when missing.
+    /// Opens `root/relative`, creating both when missing.
     pub fn create(root: &Path, relative: &str) -> Result<Self, Error> {
         let shown = root.join(relative);
         let io = |source| Error::Io {
             path: shown.clone(),
             source,
         };
-        let root_dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(io)?;
-        if !relative.is_empty() && relative != "." {
-            root_dir.create_dir_all(relative).map_err(io)?;
-        }
-        let dir = if relative.is_empty() || relative == "." {
-            root_dir
-        } else {
-            root_dir.open_dir(relative).map_err(io)?
-        };
+        check_relative_or_empty(relative)?;
+        fs_err::create_dir_all(&shown).map_err(|e| io(std::io::Error::new(e.kind(), e)))?;
+        let dir = Dir::open_ambient_dir(&shown, ambient_authority()).map_err(io)?;
         Ok(Self { dir, shown })
     }
 
@@ -204,6 +198,14 @@ pub fn check_relative(path: &str) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+fn check_relative_or_empty(path: &str) -> Result<(), Error> {
+    if path.is_empty() {
+        Ok(())
+    } else {
+        check_relative(path)
+    }
 }
 
 /// A path a plugin returned: relative, inside the output directory, and not hidden (hidden

@@ -17,11 +17,22 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// Built-in plugins: package name and the component file it becomes.
+/// Components to build: package name and the file it becomes, relative to the workspace. The
+/// first three are the built-ins the host embeds; the last is the sandbox tests' hostile plugin.
 const PLUGINS: &[(&str, &str)] = &[
-    ("snakebridge-plugin-default-emitter", "default-emitter.wasm"),
-    ("snakebridge-plugin-typespecs", "typespecs.wasm"),
-    ("snakebridge-plugin-docs", "docs.wasm"),
+    (
+        "snakebridge-plugin-default-emitter",
+        "plugins/dist/default-emitter.wasm",
+    ),
+    (
+        "snakebridge-plugin-typespecs",
+        "plugins/dist/typespecs.wasm",
+    ),
+    ("snakebridge-plugin-docs", "plugins/dist/docs.wasm"),
+    (
+        "snakebridge-test-hostile",
+        "tests/fixtures/plugins/hostile.wasm",
+    ),
 ];
 
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -95,7 +106,7 @@ fn plugins(root: &Path, check: bool) -> Result<()> {
         let core =
             std::fs::read(&core_path).map_err(|e| format!("{}: {e}", core_path.display()))?;
         let component = componentize(&core).map_err(|e| format!("`{package}`: {e}"))?;
-        let out = dist.join(file);
+        let out = root.join(file);
         if check {
             let committed = std::fs::read(&out).map_err(|e| format!("{}: {e}", out.display()))?;
             if committed == component {
@@ -110,7 +121,7 @@ fn plugins(root: &Path, check: bool) -> Result<()> {
             }
         } else {
             std::fs::write(&out, &component).map_err(|e| format!("{}: {e}", out.display()))?;
-            eprintln!("wrote plugins/dist/{file} ({} bytes)", component.len());
+            eprintln!("wrote {file} ({} bytes)", component.len());
         }
     }
     if !check {
@@ -121,7 +132,7 @@ fn plugins(root: &Path, check: bool) -> Result<()> {
         Ok(())
     } else {
         Err(format!(
-            "{} differ from their sources: run `cargo xtask plugins` and commit plugins/dist",
+            "{} differ from their sources: run `cargo xtask plugins` and commit the components",
             mismatched.join(", ")
         ))
     }
@@ -178,7 +189,7 @@ fn componentize(core: &[u8]) -> Result<Vec<u8>> {
     for payload in wasmparser::Parser::new(0).parse_all(core) {
         match payload.map_err(|e| e.to_string())? {
             wasmparser::Payload::ImportSection(reader) => {
-                for import in reader.into_imports() {
+                if let Some(import) = reader.into_imports().next() {
                     let import = import.map_err(|e| e.to_string())?;
                     return Err(format!(
                         "the core module imports `{}::{}`; plugins must not import anything",

@@ -65,20 +65,10 @@ fn changed_libraries(
         .filter(|library| {
             lock.libraries
                 .get(&library.name)
-                .is_none_or(|entry| entry.requested != requested(library))
+                .is_none_or(|entry| entry.requested != library.requested())
         })
         .map(|library| library.name.clone())
         .collect()
-}
-
-/// How the lock records a library's configuration.
-pub fn requested(library: &crate::config::Library) -> String {
-    match (&library.requirement, library.stdlib, &library.path) {
-        (_, true, _) => "stdlib".into(),
-        (_, _, Some(path)) => format!("path:{path}"),
-        (Some(requirement), _, _) => requirement.original.clone(),
-        (None, _, _) => "any".into(),
-    }
 }
 
 pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
@@ -171,9 +161,10 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
 
     let mut resolved: BTreeMap<String, (PythonIdentity, LibraryEntry)> = BTreeMap::new();
     if plan.needs_python() {
-        let environment = introspect::ensure_environment(&project.root, config, |message| {
-            printer.status(message)
-        })?;
+        let environment =
+            introspect::ensure_environment(&project.root, config, old_lock.as_ref(), |message| {
+                printer.status(message)
+            })?;
         let mut all_problems = Vec::new();
         for (name, needs) in &plan.needs {
             let library = &config.libraries[name];
@@ -204,7 +195,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
                     (
                         reply.python.clone(),
                         LibraryEntry {
-                            requested: requested(library),
+                            requested: library.requested(),
                             resolved: resolved_version,
                             packages: info.packages.clone(),
                         },
@@ -281,7 +272,7 @@ fn next_lock(
                 requested: config
                     .libraries
                     .get(name)
-                    .map(requested)
+                    .map(crate::config::Library::requested)
                     .unwrap_or_default(),
                 resolved: "unknown".into(),
                 packages: vec![],

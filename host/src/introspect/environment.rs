@@ -6,6 +6,7 @@ use std::process::Command;
 
 use super::Error;
 use crate::config::Config;
+use crate::lock::Lock;
 
 /// Where the managed environment lives, relative to the project root.
 pub const MANAGED_DIR: &str = ".snakebridge/venv";
@@ -19,17 +20,23 @@ pub struct Environment {
     pub managed: bool,
 }
 
-/// The pip requirement lines the managed environment needs, sorted.
-pub fn requirements(config: &Config) -> Vec<String> {
+/// The pip requirement lines the managed environment needs, sorted. A library the lock has
+/// resolved under the same requirement is pinned to that version, so a fresh environment
+/// reproduces the committed bindings.
+pub fn requirements(config: &Config, lock: Option<&Lock>) -> Vec<String> {
     let mut lines: Vec<String> = config
         .libraries
         .values()
         .filter(|library| !library.stdlib && library.path.is_none())
         .map(|library| {
             let package = library.package.as_deref().unwrap_or(&library.name);
-            match &library.requirement {
-                Some(requirement) => format!("{package}{}", requirement.pep440),
-                None => package.to_string(),
+            let locked = lock
+                .and_then(|lock| lock.libraries.get(&library.name))
+                .filter(|entry| entry.requested == library.requested());
+            match (locked, &library.requirement) {
+                (Some(entry), _) => format!("{package}=={}", entry.resolved),
+                (None, Some(requirement)) => format!("{package}{}", requirement.pep440),
+                (None, None) => package.to_string(),
             }
         })
         .collect();
@@ -41,11 +48,15 @@ pub fn requirements(config: &Config) -> Vec<String> {
 pub fn ensure_environment(
     root: &Path,
     config: &Config,
+    lock: Option<&Lock>,
     mut progress: impl FnMut(&str),
 ) -> Result<Environment, Error> {
-    if let Some(executable) = &config.python_executable {
+    let overridden = std::env::var_os(crate::env_vars::PYTHON).map(PathBuf::from);
+    if let Some(python) =
+        overridden.or_else(|| config.python_executable.as_ref().map(PathBuf::from))
+    {
         return Ok(Environment {
-            python: PathBuf::from(executable),
+            python,
             managed: false,
         });
     }
@@ -60,7 +71,7 @@ pub fn ensure_environment(
             .arg("--quiet")
             .arg(&dir))?;
     }
-    let wanted = requirements(config);
+    let wanted = requirements(config, lock);
     let marker = dir.join(MARKER);
     let installed = fs_err::read_to_string(&marker).unwrap_or_default();
     let wanted_text = wanted.join("\n");

@@ -58,7 +58,7 @@ pub(super) fn compile(
     let component = Component::new(engine, bytes)?;
     // The cache is an optimisation: failing to write it must not fail the run.
     if let Ok(serialized) = component.serialize()
-        && let Ok(directory) = crate::write::Directory::create(&dir, "")
+        && let Ok(directory) = crate::write::Directory::create(cache, "components")
     {
         let _ = directory.write_if_changed(&file, &serialized);
     }

@@ -1,5 +1,11 @@
 //! The scanner against golden snapshots and against the real Elixir compiler.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on any error"
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,475 @@
+//! `snakebridge generate` end to end: real Python, real plugins, the real Elixir compiler and
+//! formatter on the output.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on any error"
+)]
+
+#[path = "../testutil.rs"]
+mod testutil;
+
+use std::time::SystemTime;
+
+use testutil::{TestProject, repo};
+
+/// The fixture project that calls every kind of wrapper, copied to a temporary directory.
+fn bindings() -> TestProject {
+    TestProject::copy_of("tests/fixtures/projects/bindings")
+}
+
+fn python_fixture(project: &TestProject, name: &str) {
+    project.write(
+        &format!("py/{name}"),
+        &std::fs::read_to_string(repo().join("tests/fixtures/python").join(name)).unwrap(),
+    );
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    // Versions of the machine's Python and numpy only reach headers; keep snapshots portable.
+    settings.add_filter(
+        r"`(math|statistics|json|collections)` 3\.\d+\.\d+",
+        "`$1` [PYTHON]",
+    );
+    settings
+}
+
+#[test]
+fn generated_bindings_are_stable_compile_and_are_formatted() {
+    let project = bindings();
+    project.run(&["generate"]).assert_success();
+    let files = project.generated();
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "collections.ex",
+            "hostile_names.ex",
+            "json.ex",
+            "math.ex",
+            "numpy.ex",
+            "statistics.ex"
+        ]
+    );
+    snapshot_settings().bind(|| {
+        for (name, contents) in &files {
+            insta::assert_snapshot!(format!("bindings__{name}"), contents);
+        }
+    });
+    // The same bytes, with the code that calls them: every call must resolve to a wrapper.
+    let mut sources = files.clone();
+    sources.push(("app.ex".into(), project.read("lib/app.ex")));
+    if cfg!(feature = "test-elixir") {
+        testutil::assert_compiles_and_is_formatted(&sources);
+    }
+}
+
+#[test]
+fn hostile_python_cannot_inject_code() {
+    let project = bindings();
+    project.run(&["generate"]).assert_success();
+    let code = project.read("lib/snakebridge_generated/hostile_names.ex");
+    // Each payload appears only escaped, inside a heredoc.
+    let unescaped = code
+        .match_indices("#{")
+        .filter(|(i, _)| !code[..*i].ends_with('\\'))
+        .count();
+    assert_eq!(unescaped, 0, "an interpolation survived");
+    assert!(code.contains("\\#{System.halt()}"));
+    assert!(code.contains("\\#{IO.puts(\"pwned\")}"));
+    assert!(!code.contains("\0"));
+    for line in code.lines() {
+        assert_ne!(
+            line.trim(),
+            "\"\"\" and",
+            "a docstring line ended the heredoc early"
+        );
+    }
+    // Renamed on the Elixir side, called by their Python names.
+    for (elixir, python) in [
+        ("py_end", "end"),
+        ("py_N", "N"),
+        ("py_doc", "doc"),
+        ("py_new", "new"),
+    ] {
+        assert!(code.contains(&format!("def {elixir}(")), "{elixir}");
+        assert!(code.contains(&format!("\"{python}\"")), "{python}");
+    }
+}
+
+#[test]
+fn a_second_run_starts_no_python_and_rewrites_nothing() {
+    let project = bindings();
+    project.run(&["generate"]).assert_success();
+    let tracked = [
+        "lib/snakebridge_generated/numpy.ex",
+        ".snakebridge/manifest.json",
+        "snakebridge.lock",
+    ];
+    let before: Vec<(SystemTime, String)> = tracked
+        .iter()
+        .map(|p| {
+            (
+                std::fs::metadata(project.path(p))
+                    .unwrap()
+                    .modified()
+                    .unwrap(),
+                project.read(p),
+            )
+        })
+        .collect();
+    // An interpreter that does not exist: any Python work would fail the run.
+    let output = project.run_with(
+        &["generate"],
+        &[("SNAKEBRIDGE_PYTHON", "/nonexistent/python")],
+    );
+    output.assert_success();
+    assert!(output.stdout.contains("up to date"), "{}", output.stdout);
+    let after: Vec<(SystemTime, String)> = tracked
+        .iter()
+        .map(|p| {
+            (
+                std::fs::metadata(project.path(p))
+                    .unwrap()
+                    .modified()
+                    .unwrap(),
+                project.read(p),
+            )
+        })
+        .collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn regenerating_from_scratch_is_byte_identical() {
+    let project = bindings();
+    project.run(&["generate"]).assert_success();
+    let first = (
+        project.generated(),
+        project.read(".snakebridge/manifest.json"),
+        project.read("snakebridge.lock"),
+    );
+    std::fs::remove_dir_all(project.path("lib/snakebridge_generated")).unwrap();
+    std::fs::remove_dir_all(project.path(".snakebridge")).unwrap();
+    project.run(&["generate"]).assert_success();
+    let second = (
+        project.generated(),
+        project.read(".snakebridge/manifest.json"),
+        project.read("snakebridge.lock"),
+    );
+    assert!(first == second, "a fresh generation differs from the first");
+}
+
+#[test]
+fn a_new_call_adds_only_its_symbol() {
+    let project = bindings();
+    project.run(&["generate"]).assert_success();
+    project.write(
+        "lib/more.ex",
+        "defmodule More do\n  def f(x), do: Math.floor(x)\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_success();
+    assert!(
+        output
+            .stderr
+            .contains("Introspecting 1 symbol(s) of `math`"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(
+        output.stdout.trim(),
+        "wrote lib/snakebridge_generated/math.ex"
+    );
+    assert!(
+        project
+            .read("lib/snakebridge_generated/math.ex")
+            .contains("def floor(x) do")
+    );
+}
+
+#[test]
+fn an_unknown_symbol_suggests_the_close_match_and_writes_nothing() {
+    let project =
+        TestProject::new("[python]\nexecutable = \"python3\"\n[libraries]\nnumpy = \"~> 2.0\"\n");
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x) do\n    Numpy.meen(x)\n  end\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(output.stderr.contains("lib/a.ex:3:11"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("`Numpy.meen` is not in `numpy`"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("did you mean `Numpy.mean`"),
+        "{}",
+        output.stderr
+    );
+    assert!(!project.path("lib/snakebridge_generated").exists());
+    assert!(!project.path(".snakebridge/manifest.json").exists());
+    assert!(!project.path("snakebridge.lock").exists());
+}
+
+#[test]
+fn an_unknown_submodule_suggests_the_close_match() {
+    let project =
+        TestProject::new("[python]\nexecutable = \"python3\"\n[libraries]\nnumpy = \"~> 2.0\"\n");
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Numpy.Linalgg.norm(x)\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output.stderr.contains("did you mean `Numpy.Linalg.norm`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn a_library_that_is_not_installed_says_how_to_install_it() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nnot_a_real_package = \"~> 1.0\"\n",
+    );
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f, do: NotARealPackage.go()\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output
+            .stderr
+            .contains("the Python package for `not_a_real_package` is not installed"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("pip install not_a_real_package"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("lib/a.ex:2:30"), "{}", output.stderr);
+}
+
+#[test]
+fn an_import_that_raises_shows_the_python_error() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nexplodes = { path = \"py\" }\n",
+    );
+    python_fixture(&project, "explodes.py");
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f, do: Explodes.go()\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output.stderr.contains(
+            "importing `explodes` raised RuntimeError: this module refuses to be imported"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(!project.path("lib/snakebridge_generated").exists());
+}
+
+#[test]
+fn a_slow_import_times_out_with_advice() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\ntimeout = 1\n[libraries]\nslow_import = { path = \"py\" }\n",
+    );
+    python_fixture(&project, "slow_import.py");
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f, do: SlowImport.go()\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output
+            .stderr
+            .contains("introspecting `slow_import` took longer than 1 s"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("raise `[python] timeout`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn printing_at_import_does_not_corrupt_the_reply() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nnoisy = { path = \"py\" }\n",
+    );
+    python_fixture(&project, "noisy.py");
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Noisy.quiet(x)\nend\n",
+    );
+    project.run(&["generate"]).assert_success();
+    assert!(
+        project
+            .read("lib/snakebridge_generated/noisy.ex")
+            .contains("def quiet(x) do")
+    );
+}
+
+#[test]
+fn syntax_errors_warn_with_their_location_and_do_not_abort() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nmath = { stdlib = true }\n",
+    );
+    project.write(
+        "lib/ok.ex",
+        "defmodule Ok do\n  def f(x), do: Math.sqrt(x)\nend\n",
+    );
+    project.write(
+        "lib/broken.ex",
+        "defmodule Broken do\n  def f(x) do\n    Math.ceil(x\n  end\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_success();
+    assert!(
+        output.stderr.contains("warning: lib/broken.ex:"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("syntax error"), "{}", output.stderr);
+    assert!(
+        project
+            .read("lib/snakebridge_generated/math.ex")
+            .contains("def sqrt(x) do")
+    );
+}
+
+#[test]
+fn an_unwritable_output_directory_is_an_error_naming_it() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nmath = { stdlib = true }\n",
+    );
+    project.write(
+        "lib/ok.ex",
+        "defmodule Ok do\n  def f(x), do: Math.sqrt(x)\nend\n",
+    );
+    // A file where the directory should be: no user, root included, can write into it.
+    project.write("lib/snakebridge_generated", "not a directory");
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(output.stderr.contains("cannot write"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("snakebridge_generated"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !project.path(".snakebridge/manifest.json").exists(),
+        "the manifest must not claim files that were not written"
+    );
+}
+
+#[test]
+fn a_trapping_emitter_is_a_clear_error_and_writes_nothing() {
+    let hostile = std::fs::read(repo().join("tests/fixtures/plugins/hostile.wasm")).unwrap();
+    let hash = blake3::hash(&hostile).to_hex().to_string();
+    let project = TestProject::new(&format!(
+        "[python]\nexecutable = \"python3\"\n[plugins]\nemitter = {{ path = \"hostile.wasm\", blake3 = \"{hash}\" }}\n[libraries]\nmath = {{ stdlib = true }}\n"
+    ));
+    std::fs::write(project.path("hostile.wasm"), hostile).unwrap();
+    project.write(
+        "lib/ok.ex",
+        "defmodule Ok do\n  def f(x), do: Math.sqrt(x)\nend\n",
+    );
+    let output = project.run(&["generate", "--emitter", "hostile.wasm"]);
+    output.assert_failure();
+    assert!(output.stderr.contains("plugin `"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("a Rust plugin panicked"),
+        "{}",
+        output.stderr
+    );
+    assert!(!project.path("lib/snakebridge_generated").exists());
+    assert!(!project.path("snakebridge.lock").exists());
+}
+
+#[test]
+fn a_broad_import_drops_what_the_library_does_not_have() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nmath = { stdlib = true }\n",
+    );
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  import Math\n  def f(x), do: sqrt(x) + not_in_math(x)\n  def not_in_math(x), do: x\nend\n\
+         defmodule B do\n  import Math\n  def g(x), do: helper_from_elsewhere(x)\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_success();
+    assert!(
+        output
+            .stderr
+            .contains("`Math.helper_from_elsewhere/1` is not in its imported library"),
+        "{}",
+        output.stderr
+    );
+    let manifest = project.read(".snakebridge/manifest.json");
+    assert!(manifest.contains("\"Math.sqrt\""));
+    assert!(
+        manifest.contains("\"Math.helper_from_elsewhere\""),
+        "remembered as absent"
+    );
+    // Known now: the next run needs no Python.
+    project
+        .run_with(
+            &["generate"],
+            &[("SNAKEBRIDGE_PYTHON", "/nonexistent/python")],
+        )
+        .assert_success();
+}
+
+#[test]
+fn strict_mode_never_starts_python() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"/nonexistent/python\"\n[libraries]\nmath = { stdlib = true }\n",
+    );
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Math.sqrt(x)\nend\n",
+    );
+    for (args, env) in [
+        (&["generate", "--strict"][..], &[][..]),
+        (&["generate"][..], &[("SNAKEBRIDGE_STRICT", "1")][..]),
+    ] {
+        let output = project.run_with(args, env);
+        output.assert_failure();
+        assert!(
+            output
+                .stderr
+                .contains("`Math.sqrt` has no generated wrapper"),
+            "{}",
+            output.stderr
+        );
+        assert!(output.stderr.contains("lib/a.ex:2:22"), "{}", output.stderr);
+    }
+}
+
+#[test]
+fn json_output_is_data() {
+    let project = bindings();
+    let output = project.run(&["--format", "json", "generate"]);
+    output.assert_success();
+    let value: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(value["files"], 6);
+    assert_eq!(value["introspected"]["numpy"], 4);
+}

@@ -1,0 +1,282 @@
+//! The plugin host against real components: the built-ins, a hostile emitter that tries every
+//! way out of its sandbox, and components crafted to break the loading rules.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on any error"
+)]
+
+#[path = "../testutil.rs"]
+mod testutil;
+
+use snakebridge::plugin_host::wit::latest::types;
+use snakebridge::plugin_host::{self, Error, PluginHost, Source, Stage};
+
+fn host() -> PluginHost {
+    PluginHost::new(None).unwrap()
+}
+
+fn hostile() -> Source {
+    let path = testutil::repo().join("tests/fixtures/plugins/hostile.wasm");
+    let pinned = blake3::hash(&std::fs::read(&path).unwrap())
+        .to_hex()
+        .to_string();
+    Source::File { path, pinned }
+}
+
+fn input(library: &str) -> types::RenderInput {
+    types::RenderInput {
+        library: types::Library {
+            name: library.into(),
+            elixir_module: "Lib".into(),
+            python_module: library.into(),
+            version: "1.0".into(),
+            modules: vec![],
+            symbols: vec![],
+        },
+        types: vec![],
+        docs: types::LibraryDocs {
+            modules: vec![],
+            symbols: vec![],
+        },
+    }
+}
+
+fn emit(library: &str) -> Result<Vec<types::File>, Error> {
+    let host = host();
+    let plugin = host.load(Stage::Emitter, &hostile()).unwrap();
+    host.emit(&plugin, &input(library))
+}
+
+fn trap_reason(result: Result<Vec<types::File>, Error>) -> String {
+    match result {
+        Err(Error::Trap { reason, .. }) => reason,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn endless_loop_runs_out_of_fuel() {
+    let reason = trap_reason(emit("loop"));
+    assert!(reason.contains("CPU budget"), "{reason}");
+}
+
+#[test]
+fn hoarding_memory_hits_the_limit() {
+    let reason = trap_reason(emit("memory"));
+    assert!(reason.contains("memory limit"), "{reason}");
+}
+
+#[test]
+fn deep_recursion_is_a_trap() {
+    let reason = trap_reason(emit("stack"));
+    assert!(
+        reason.contains("trapped") || reason.contains("stack"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_panic_is_a_trap() {
+    let reason = trap_reason(emit("anything else"));
+    assert!(reason.contains("panicked"), "{reason}");
+}
+
+#[test]
+fn the_clock_is_not_available() {
+    // std's clock panics on wasm32-unknown-unknown: there is nothing to read it from.
+    let reason = trap_reason(emit("clock"));
+    assert!(reason.contains("panicked"), "{reason}");
+}
+
+#[test]
+fn the_file_system_is_not_available() {
+    let files = emit("files").unwrap();
+    assert!(
+        files[0].contents.contains("not supported"),
+        "{}",
+        files[0].contents
+    );
+}
+
+#[test]
+fn typed_refusals_keep_their_code() {
+    match emit("refuse") {
+        Err(Error::Refused { code, message, .. }) => {
+            assert_eq!(code, "unsupported");
+            assert_eq!(message, "this library is not for me");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn oversized_output_is_refused() {
+    assert!(matches!(emit("huge"), Err(Error::OutputTooLarge { .. })));
+}
+
+#[test]
+fn escaping_paths_are_returned_but_never_written() {
+    // The host validates every path before writing; see `write::check_plugin_path`.
+    for (library, path) in [
+        ("escape", "../escaped.ex"),
+        ("absolute", "/tmp/snakebridge-absolute.ex"),
+        ("hidden", ".hidden.ex"),
+    ] {
+        let files = emit(library).unwrap();
+        assert_eq!(files[0].path, path);
+        assert!(
+            snakebridge::write::check_plugin_path(&files[0].path).is_err(),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn a_changed_plugin_is_refused_until_pinned_again() {
+    let Source::File { path, .. } = hostile() else {
+        unreachable!()
+    };
+    let source = Source::File {
+        path,
+        pinned: "0".repeat(64),
+    };
+    assert!(matches!(
+        host().load(Stage::Emitter, &source),
+        Err(Error::HashMismatch { .. })
+    ));
+}
+
+#[test]
+fn a_plugin_for_another_stage_is_refused() {
+    assert!(matches!(
+        host().load(Stage::Docs, &hostile()),
+        Err(Error::WrongStage { .. })
+    ));
+}
+
+fn crafted(wat: &str) -> Source {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = dir.join("crafted.wasm");
+    let bytes = wat::parse_str(wat).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    Source::File {
+        path,
+        pinned: blake3::hash(&bytes).to_hex().to_string(),
+    }
+}
+
+#[test]
+fn the_contract_version_is_read_before_compiling() {
+    let missing = crafted("(component)");
+    assert!(matches!(
+        host().load(Stage::Emitter, &missing),
+        Err(Error::NoContract { .. })
+    ));
+    let future = crafted(r#"(component (@custom "snakebridge:contract" "9.9.9"))"#);
+    match host().load(Stage::Emitter, &future) {
+        Err(error @ Error::ContractMismatch { .. }) => {
+            let message = error.to_string();
+            assert!(
+                message.contains("9.9.9") && message.contains("0.1.0"),
+                "{message}"
+            );
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn imports_beyond_the_contract_are_refused() {
+    let importer = crafted(
+        r#"(component
+             (@custom "snakebridge:contract" "0.1.0")
+             (import "wasi:clocks/wall-clock@0.2.0" (instance (export "now" (func (result u64))))))"#,
+    );
+    match host().load(Stage::Emitter, &importer) {
+        Err(Error::ForbiddenImport { import, .. }) => {
+            assert_eq!(import, "wasi:clocks/wall-clock@0.2.0")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+/// Every built-in loads, serves its stage, and declares the current contract.
+#[test]
+fn builtins_load_for_their_stages() {
+    let host = host();
+    for stage in Stage::ALL {
+        let plugin = host.load(stage, &Source::Builtin(stage)).unwrap();
+        assert_eq!(plugin.contract, plugin_host::wit::latest::VERSION);
+        assert_eq!(
+            plugin_host::contract_version(plugin_host::builtin(stage)).as_deref(),
+            Some("0.1.0")
+        );
+    }
+}
+
+/// Compiled components are cached by content and engine; a second load reads the cache.
+#[test]
+fn compiled_components_are_cached() {
+    let cache = tempfile::tempdir().unwrap();
+    let host = PluginHost::new(Some(cache.path().to_path_buf())).unwrap();
+    host.load(Stage::Emitter, &Source::Builtin(Stage::Emitter))
+        .unwrap();
+    let entries: Vec<_> = std::fs::read_dir(cache.path().join("components"))
+        .unwrap()
+        .collect();
+    assert_eq!(entries.len(), 1);
+    let plugin = host
+        .load(Stage::Emitter, &Source::Builtin(Stage::Emitter))
+        .unwrap();
+    assert_eq!(
+        plugin.blake3,
+        blake3::hash(plugin_host::builtin(Stage::Emitter))
+            .to_hex()
+            .to_string()
+    );
+}
+
+/// The committed components are exactly what their sources build to, here and in another
+/// directory. Needs the `wasm32-unknown-unknown` target; `.ci/run` enables it when present.
+#[cfg(feature = "test-wasm-build")]
+#[test]
+fn builtin_components_rebuild_byte_identical() {
+    let repo = testutil::repo();
+    let copy = tempfile::tempdir().unwrap();
+    for entry in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo",
+        "host",
+        "xtask",
+        "plugins",
+        "wit",
+        "tests",
+        "python",
+    ] {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(repo.join(entry))
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    for workspace in [repo.as_path(), copy.path()] {
+        let output = std::process::Command::new(env!("CARGO"))
+            .args(["xtask", "plugins", "--check", "--workspace"])
+            .arg(workspace)
+            .current_dir(&repo)
+            .env("CARGO_TARGET_DIR", copy.path().join("target"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "rebuilding in {} differs:\n{}",
+            workspace.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
