@@ -301,6 +301,3 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     }
     scan
 }
-
-#[cfg(test)]
-mod tests;

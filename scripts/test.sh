@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: lints, Rust tests with real Python, Elixir and
+# wasmtime, the plugins' own tests, and the example project's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+features="snakebridge/test-python,snakebridge/test-elixir"
+if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+  features="$features,snakebridge/test-wasm-build"
+fi
+
+echo "==> cargo fmt"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --features "$features" -- -D warnings
+echo "==> cargo test"
+cargo test -p snakebridge --features "$features"
+# The plugins are cdylibs for wasm; their unit tests run natively as libraries.
+cargo test -p snakebridge-pdk -p snakebridge-plugin-default-emitter -p snakebridge-plugin-typespecs \
+  -p snakebridge-plugin-docs --lib
+
+echo "==> Elixir"
+(cd elixir && mix format --check-formatted && mix compile --warnings-as-errors)
+(cd examples/demo && mix format --check-formatted && mix compile --warnings-as-errors && mix test)
+echo "==> all tests passed"
