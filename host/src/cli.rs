@@ -54,4 +54,49 @@ pub enum Command {
         #[arg(long)]
         library: Option<String>,
     },
+    /// Prove, without Python, that the committed bindings are exactly what the source,
+    /// manifest, lock and pinned plugins produce.
+    Verify {
+        /// The emitter: `default`, or the path of the emitter pinned in `snakebridge.toml`.
+        #[arg(long)]
+        emitter: Option<String>,
+    },
+    /// List, per library, the generated symbols the source uses, where, and those it does not.
+    Analyze,
+    /// Remove generated symbols the source no longer uses.
+    Prune {
+        /// Show what would be removed, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only this library.
+        #[arg(long)]
+        library: Option<String>,
+        /// Calls from `test/` do not keep a symbol.
+        #[arg(long)]
+        ignore_tests: bool,
+        /// Symbols to remove, such as `Numpy.std`; without any, every unused symbol.
+        symbols: Vec<String>,
+    },
+    /// List the dynamic calls the runtime recorded in `.snakebridge/ledger.json`.
+    Ledger,
+    /// Generate wrappers for dynamic calls from the ledger.
+    Promote {
+        /// Every call the manifest does not cover yet.
+        #[arg(long, conflicts_with = "symbols")]
+        all: bool,
+        /// Calls to promote, by Python path (`numpy.fft.fft`) or Elixir name (`Numpy.Fft.fft`).
+        #[arg(required_unless_present = "all")]
+        symbols: Vec<String>,
+    },
+    /// Show a symbol's documentation from the manifest, or search symbols by name.
+    Doc {
+        /// A generated symbol, such as `Numpy.mean`.
+        #[arg(required_unless_present = "search")]
+        symbol: Option<String>,
+        /// Rank symbols by how well their name matches.
+        #[arg(long, conflicts_with = "symbol")]
+        search: Option<String>,
+    },
+    /// Report the Python, uv, library versions, output directory and plugins snakebridge finds.
+    Doctor,
 }

@@ -1,5 +1,11 @@
 //! One module per command.
 
+pub mod analyze;
+pub mod doc;
+pub mod doctor;
 pub mod generate;
 pub mod init;
+pub mod promote;
+pub mod prune;
 pub mod scan;
+pub mod verify;

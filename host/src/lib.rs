@@ -15,6 +15,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod env_vars;
 pub mod introspect;
+pub mod ledger;
 pub mod lock;
 pub mod manifest;
 pub mod model;
@@ -56,6 +57,9 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Problems(#[from] diagnostics::Problems),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Ledger(#[from] ledger::Error),
 
     #[error("no configured library is called `{name}`")]
     #[diagnostic(
@@ -75,6 +79,13 @@ pub enum Error {
     )]
     UnpinnedEmitter { value: String },
 
+    #[error("`{id}` is not a generated symbol")]
+    #[diagnostic(
+        code(snakebridge::unknown_symbol),
+        help("`snakebridge doc --search NAME` finds symbols by name")
+    )]
+    UnknownSymbol { id: String },
+
     #[error("two libraries render the same file `{path}`")]
     #[diagnostic(code(snakebridge::duplicate_file))]
     DuplicateFile { path: String },
@@ -91,11 +102,21 @@ pub enum Error {
     Engine { message: String },
 }
 
-impl Error {
-    /// The documented exit code: 1 for problems in the project or its environment.
-    pub fn exit_code(&self) -> u8 {
-        1
-    }
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// A problem in the project or its environment, reported with its location and fix.
+    pub const ERROR: u8 = 1;
+    /// `verify` (or strict `generate`) found the committed bindings out of date.
+    pub const DRIFT: u8 = 3;
+}
+
+/// How a command ended when it did not fail outright.
+enum Outcome {
+    Done,
+    /// Verification found drift: the report is printed, the exit code says so.
+    Drift,
+    /// A report that found problems, already printed.
+    Failed,
 }
 
 /// The binary's entry point.
@@ -106,27 +127,102 @@ pub fn main() -> ExitCode {
         quiet: cli.quiet,
     };
     match run(cli, printer) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Drift) => ExitCode::from(exit::DRIFT),
+        Ok(Outcome::Failed) => ExitCode::from(exit::ERROR),
         Err(error) => {
             report(&error, printer);
-            ExitCode::from(error.exit_code())
+            ExitCode::from(exit::ERROR)
         }
     }
 }
 
-fn run(cli: cli::Cli, printer: printer::Printer) -> Result<(), Error> {
+fn verify(project: &project::Project, emitter: Option<&str>) -> Result<Outcome, Error> {
+    let report = commands::verify::run(project, emitter)?;
+    commands::verify::report(project, &report);
+    Ok(if report.ok() {
+        Outcome::Done
+    } else {
+        Outcome::Drift
+    })
+}
+
+fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
     let root = std::path::absolute(&cli.project).unwrap_or(cli.project.clone());
     match cli.command {
         cli::Command::Init { force } => {
             for file in commands::init::run(&root, force)? {
                 printer.status(format!("wrote {file}"));
             }
-            Ok(())
+            Ok(Outcome::Done)
         }
         cli::Command::Scan => {
             let project = project::Project::load(&root, printer)?;
             commands::scan::run(&project);
-            Ok(())
+            Ok(Outcome::Done)
+        }
+        cli::Command::Verify { emitter } => {
+            verify(&project::Project::load(&root, printer)?, emitter.as_deref())
+        }
+        cli::Command::Analyze => {
+            let project = project::Project::load(&root, printer)?;
+            commands::analyze::report(&project, &commands::analyze::run(&project)?);
+            Ok(Outcome::Done)
+        }
+        cli::Command::Prune {
+            dry_run,
+            library,
+            ignore_tests,
+            symbols,
+        } => {
+            let project = project::Project::load(&root, printer)?;
+            let options = commands::prune::Options {
+                dry_run,
+                library,
+                ignore_tests,
+                symbols,
+            };
+            let outcome = commands::prune::run(&project, &options)?;
+            commands::prune::report(&project, &options, &outcome);
+            Ok(Outcome::Done)
+        }
+        cli::Command::Ledger => {
+            let project = project::Project::load(&root, printer)?;
+            commands::promote::report_list(&project, &commands::promote::list(&project)?);
+            Ok(Outcome::Done)
+        }
+        cli::Command::Promote { all, symbols } => {
+            let project = project::Project::load(&root, printer)?;
+            let outcome = commands::promote::promote(&project, all, &symbols)?;
+            commands::generate::report(&project, &outcome);
+            Ok(Outcome::Done)
+        }
+        cli::Command::Doc { symbol, search } => {
+            let project = project::Project::load(&root, printer)?;
+            match (symbol, search) {
+                (_, Some(query)) => commands::doc::report_search(
+                    &project,
+                    &commands::doc::search(&project, &query, 10)?,
+                ),
+                (Some(id), None) => {
+                    commands::doc::report_show(&project, &id, &commands::doc::show(&project, &id)?)
+                }
+                (None, None) => {}
+            }
+            Ok(Outcome::Done)
+        }
+        cli::Command::Doctor => {
+            let project = project::Project::load(&root, printer)?;
+            let checks = commands::doctor::run(&project);
+            commands::doctor::report(&project, &checks);
+            let failed = checks
+                .iter()
+                .any(|c| c.status == commands::doctor::Status::Problem);
+            Ok(if failed {
+                Outcome::Failed
+            } else {
+                Outcome::Done
+            })
         }
         cli::Command::Generate {
             emitter,
@@ -136,18 +232,21 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<(), Error> {
         } => {
             if env_vars::flag(env_vars::SKIP) {
                 printer.status(format!("{} is set: skipping generation", env_vars::SKIP));
-                return Ok(());
+                return Ok(Outcome::Done);
             }
             let project = project::Project::load(&root, printer)?;
+            // Strict generation writes nothing and starts no Python: it is verification.
+            if strict || project.config.strict || env_vars::flag(env_vars::STRICT) {
+                return verify(&project, emitter.as_deref());
+            }
             let options = commands::generate::Options {
                 emitter,
-                strict,
                 force,
                 library,
             };
             let outcome = commands::generate::run(&project, &options)?;
             commands::generate::report(&project, &outcome);
-            Ok(())
+            Ok(Outcome::Done)
         }
     }
 }
@@ -169,16 +268,14 @@ fn report(error: &Error, printer: printer::Printer) {
                 Error::Problems(problems) => {
                     serde_json::to_value(&problems.problems).unwrap_or_default()
                 }
-                other => {
-                    serde_json::json!([{ "code": diagnostic_code(other), "message": other.to_string(),
-                    "help": miette::Diagnostic::help(other).map(|h| h.to_string()) }])
-                }
+                other => serde_json::json!([{
+                    "code": diagnostic_code(other),
+                    "message": other.to_string(),
+                    "help": miette::Diagnostic::help(other).map(|h| h.to_string()),
+                }]),
             };
-            let _ = writeln!(
-                std::io::stdout(),
-                "{}",
-                serde_json::json!({ "error": error.to_string(), "problems": problems })
-            );
+            let document = serde_json::json!({ "error": error.to_string(), "problems": problems });
+            let _ = writeln!(std::io::stdout(), "{document}");
         }
     }
 }

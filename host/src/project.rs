@@ -34,6 +34,16 @@ impl Project {
         self.root.join(METADATA_DIR)
     }
 
+    /// Takes the project's run lock for a command that writes.
+    pub fn lock_run(&self) -> Result<crate::write::ProjectLock, Error> {
+        let printer = self.printer;
+        Ok(crate::write::ProjectLock::acquire(
+            &self.metadata_dir(),
+            std::time::Duration::from_secs(600),
+            || printer.status("waiting for another snakebridge run in this project to finish"),
+        )?)
+    }
+
     /// Scans the project's sources, with the content-hash cache.
     pub fn scan(&self) -> scan::Scan {
         let mut exclude = self.config.exclude.clone();

@@ -58,6 +58,17 @@ impl Pipeline {
         [&self.typespecs, &self.docs, &self.emitter]
     }
 
+    /// The doc stage's output for one library.
+    pub fn docs_for(
+        &self,
+        name: &str,
+        record: &LibraryRecord,
+        version: &str,
+    ) -> Result<types::LibraryDocs, plugin_host::Error> {
+        self.host
+            .render_docs(&self.docs, &library(name, record, version))
+    }
+
     /// Renders one library's files.
     pub fn render(
         &self,

@@ -14,19 +14,17 @@ use crate::introspect::{self, PythonIdentity};
 use crate::lock::{self, LibraryEntry, Lock, PluginEntry};
 use crate::manifest;
 use crate::model::{Call, Manifest};
-use crate::plan::{self, Plan};
+use crate::plan;
 use crate::plugin_host;
 use crate::project::Project;
 use crate::stages::{File, Pipeline};
-use crate::write::{Directory, ProjectLock};
-use crate::{Error, arity, env_vars, resolve, scan};
+use crate::write::Directory;
+use crate::{Error, arity, resolve, scan};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     /// `default`, or a configured emitter path; overrides `[plugins] emitter`.
     pub emitter: Option<String>,
-    /// Never start Python: fail if anything needs generating.
-    pub strict: bool,
     /// Introspect every symbol again.
     pub force: bool,
     /// Only this library.
@@ -79,9 +77,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
     {
         return Err(Error::UnknownLibrary { name: name.clone() });
     }
-    let _lock = ProjectLock::acquire(&project.metadata_dir(), Duration::from_secs(600), || {
-        printer.status("waiting for another snakebridge run in this project to finish")
-    })?;
+    let _lock = project.lock_run()?;
     let mut manifest = manifest::load(&project.root)?;
     let old_lock = lock::load(&project.root)?;
     let scan = project.scan();
@@ -144,10 +140,6 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
             std::mem::take(&mut plan.problems),
         ));
     }
-    let strict = options.strict || config.strict || env_vars::flag(env_vars::STRICT);
-    if strict && plan.needs_python() {
-        return Err(strict_failure(&plan));
-    }
     for (library, id, arity) in &plan.widen {
         if let Some(symbol) = manifest
             .libraries
@@ -159,69 +151,107 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
         }
     }
 
-    let mut resolved: BTreeMap<String, (PythonIdentity, LibraryEntry)> = BTreeMap::new();
-    if plan.needs_python() {
-        let environment =
-            introspect::ensure_environment(&project.root, config, old_lock.as_ref(), |message| {
-                printer.status(message)
-            })?;
-        let mut all_problems = Vec::new();
-        for (name, needs) in &plan.needs {
-            let library = &config.libraries[name];
-            printer.status(format!(
-                "Introspecting {} symbol(s) of `{name}`",
-                needs.len()
-            ));
-            let sys_path = library
-                .path
-                .iter()
-                .map(|path| project.root.join(path).display().to_string())
-                .collect();
-            let request = resolve::request(library, needs, sys_path);
-            let reply = introspect::run(
-                &environment.python,
-                &request,
-                Duration::from_secs(config.python_timeout_secs),
-            )?;
-            let record = manifest.libraries.entry(name.clone()).or_default();
-            let merged = resolve::merge(library, needs, &reply, record);
-            outcome.introspected.insert(name.clone(), merged.added);
-            outcome.dropped.extend(merged.dropped);
-            all_problems.extend(merged.problems);
-            if let Some(info) = &reply.library {
-                let resolved_version = info.version.clone().unwrap_or_else(|| "local".into());
-                resolved.insert(
-                    name.clone(),
-                    (
-                        reply.python.clone(),
-                        LibraryEntry {
-                            requested: library.requested(),
-                            resolved: resolved_version,
-                            packages: info.packages.clone(),
-                        },
-                    ),
-                );
-            }
-        }
-        if !all_problems.is_empty() {
-            return Err(problems(
-                "introspection found problems; nothing was written",
-                all_problems,
-            ));
-        }
-    }
+    let resolved = if plan.needs_python() {
+        introspect_needs(
+            project,
+            &mut manifest,
+            old_lock.as_ref(),
+            &plan.needs,
+            &mut outcome,
+        )?
+    } else {
+        BTreeMap::new()
+    };
     for dropped in &outcome.dropped {
         printer.status(format!(
             "note: `{dropped}` is not in its imported library; it is left to the compiler"
         ));
     }
-
-    let pipeline = project.pipeline(options.emitter.as_deref())?;
-    let lock = next_lock(config, &manifest, old_lock.as_ref(), &resolved, &pipeline);
-    let files = render_all(&manifest, &lock, &pipeline)?;
-    outcome.files = files.len();
-    write_outputs(project, &files, &manifest, &lock, &mut outcome)?;
+    finish(
+        project,
+        &manifest,
+        old_lock.as_ref(),
+        &resolved,
+        options.emitter.as_deref(),
+        &mut outcome,
+    )?;
     Ok(outcome)
+}
+
+/// What introspection resolved for each library: the Python it ran in and the lock entry.
+pub type Resolved = BTreeMap<String, (PythonIdentity, LibraryEntry)>;
+
+/// Introspects `needs` (by library) and merges the records into `manifest`. Any problem fails
+/// the whole batch before anything is written.
+pub fn introspect_needs(
+    project: &Project,
+    manifest: &mut Manifest,
+    old_lock: Option<&Lock>,
+    needs: &BTreeMap<String, Vec<plan::Need>>,
+    outcome: &mut Outcome,
+) -> Result<Resolved, Error> {
+    let printer = project.printer;
+    let config = &project.config;
+    let environment = introspect::ensure_environment(&project.root, config, old_lock, |message| {
+        printer.status(message)
+    })?;
+    let mut resolved = Resolved::new();
+    let mut all_problems = Vec::new();
+    for (name, needs) in needs {
+        let library = &config.libraries[name];
+        printer.status(format!(
+            "Introspecting {} symbol(s) of `{name}`",
+            needs.len()
+        ));
+        let sys_path = library
+            .path
+            .iter()
+            .map(|path| project.root.join(path).display().to_string())
+            .collect();
+        let request = resolve::request(library, needs, sys_path);
+        let reply = introspect::run(
+            &environment.python,
+            &request,
+            Duration::from_secs(config.python_timeout_secs),
+        )?;
+        let record = manifest.libraries.entry(name.clone()).or_default();
+        let merged = resolve::merge(library, needs, &reply, record);
+        outcome.introspected.insert(name.clone(), merged.added);
+        outcome.dropped.extend(merged.dropped);
+        all_problems.extend(merged.problems);
+        if let Some(info) = &reply.library {
+            let entry = LibraryEntry {
+                requested: library.requested(),
+                resolved: info.version.clone().unwrap_or_else(|| "local".into()),
+                packages: info.packages.clone(),
+            };
+            resolved.insert(name.clone(), (reply.python.clone(), entry));
+        }
+    }
+    if all_problems.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(problems(
+            "introspection found problems; nothing was written",
+            all_problems,
+        ))
+    }
+}
+
+/// Renders every library from `manifest` and writes files, manifest and lock.
+pub fn finish(
+    project: &Project,
+    manifest: &Manifest,
+    old_lock: Option<&Lock>,
+    resolved: &Resolved,
+    emitter: Option<&str>,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let pipeline = project.pipeline(emitter)?;
+    let lock = next_lock(&project.config, manifest, old_lock, resolved, &pipeline);
+    let files = render_all(manifest, &lock, &pipeline)?;
+    outcome.files = files.len();
+    write_outputs(project, &files, manifest, &lock, outcome)
 }
 
 fn problems(summary: &str, problems: Vec<Problem>) -> Error {
@@ -231,36 +261,13 @@ fn problems(summary: &str, problems: Vec<Problem>) -> Error {
     })
 }
 
-fn strict_failure(plan: &Plan) -> Error {
-    let list: Vec<Problem> = plan
-        .needs
-        .values()
-        .flatten()
-        .map(|need| {
-            let problem = Problem::new(
-                "not_generated",
-                format!("`{}` has no generated wrapper", need.id()),
-            )
-            .help("run `snakebridge generate` with Python available, and commit the result");
-            match need.calls.first() {
-                Some(call) => problem.at(call),
-                None => problem.symbol(need.id()),
-            }
-        })
-        .collect();
-    problems(
-        "strict mode: some calls are not covered by the manifest, and strict mode never starts Python",
-        list,
-    )
-}
-
 /// The lock this run leaves: plugin hashes from the pipeline, library entries from this run's
 /// introspection or else the previous lock.
 fn next_lock(
     config: &Config,
     manifest: &Manifest,
     old: Option<&Lock>,
-    resolved: &BTreeMap<String, (PythonIdentity, LibraryEntry)>,
+    resolved: &Resolved,
     pipeline: &Pipeline,
 ) -> Lock {
     let mut libraries = BTreeMap::new();

@@ -1,0 +1,354 @@
+//! Benchmarks of the generate pipeline, run with `cargo bench -p snakebridge --bench pipeline`.
+//! See BENCHMARKS.md for the figures and what they are compared against.
+//!
+//! - `scan`: cold scan throughput on a corpus of real Elixir projects (`SNAKEBRIDGE_BENCH_CORPUS`,
+//!   a directory), against Elixir's own `Code.string_to_quoted/2` on the same files in the same run.
+//! - `noop`: a warm `snakebridge generate` with nothing to do, on a 1,000-file project.
+//! - `stages`: the three stage plugins on a 1,000-symbol library, compiled cache warm.
+//! - `introspect`: introspecting 100 numpy functions, Python start-up included.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark program"
+)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use snakebridge::config::Plugins;
+use snakebridge::model::{
+    LibraryRecord, Module, ModuleKind, Param, ParamKind, Signature, SignatureSource,
+    Symbol, SymbolKind,
+};
+use snakebridge::plugin_host::PluginHost;
+use snakebridge::stages::Pipeline;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs `f` `runs` times and returns the sorted durations.
+fn measure(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn summary(name: &str, times: &[Duration]) {
+    println!(
+        "{name:<48} min {:>10}  median {:>10}  max {:>10}  ({} runs)",
+        ms(times[0]),
+        ms(times[times.len() / 2]),
+        ms(times[times.len() - 1]),
+        times.len()
+    );
+}
+
+fn main() {
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
+    if wants("scan") {
+        match std::env::var_os("SNAKEBRIDGE_BENCH_CORPUS") {
+            Some(corpus) => scan(Path::new(&corpus)),
+            None => {
+                eprintln!("scan: set SNAKEBRIDGE_BENCH_CORPUS to a directory of Elixir projects")
+            }
+        }
+    }
+    if wants("stages") {
+        stages();
+    }
+    if wants("noop") {
+        noop();
+    }
+    if wants("introspect") {
+        introspect();
+    }
+}
+
+fn scan(corpus: &Path) {
+    let modules: Vec<String> = ["Enum", "Map", "String", "Keyword", "Nx"]
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    let request = snakebridge::scan::Request {
+        root: corpus,
+        paths: &[".".to_string()],
+        exclude: &[],
+        modules,
+    };
+    let files = snakebridge::scan::source_files(&request);
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(corpus.join(f)).unwrap().len())
+        .sum();
+    let mb = bytes as f64 / 1e6;
+    println!("corpus: {} files, {mb:.2} MB", files.len());
+
+    // Cold: no cache, every file read and parsed. All cores, then one.
+    let mut calls = 0;
+    let all = measure(3, || {
+        calls = snakebridge::scan::scan(&request, None).calls.len()
+    });
+    summary(&format!("scan cold, all cores ({calls} calls)"), &all);
+    println!(
+        "{:<48} {:.1} MB/s",
+        "  throughput (median)",
+        mb / all[1].as_secs_f64()
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let one = measure(3, || {
+        pool.install(|| snakebridge::scan::scan(&request, None));
+    });
+    summary("scan cold, one thread", &one);
+    println!(
+        "{:<48} {:.1} MB/s",
+        "  throughput (median)",
+        mb / one[1].as_secs_f64()
+    );
+
+    // Warm: the content-hash cache is current.
+    let cache = tempfile::tempdir().unwrap();
+    let cache_file = cache.path().join("scan_cache.json");
+    snakebridge::scan::scan(&request, Some(&cache_file));
+    let warm = measure(5, || {
+        snakebridge::scan::scan(&request, Some(&cache_file));
+    });
+    summary("scan warm (cache current)", &warm);
+
+    // The same files through Elixir's parser, in the same run.
+    let list = cache.path().join("files.txt");
+    std::fs::write(
+        &list,
+        files
+            .iter()
+            .map(|f| corpus.join(f).display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let script = repo().join("host/benches/parse_corpus.exs");
+    let output = Command::new("elixir")
+        .arg(&script)
+        .arg(&list)
+        .output()
+        .unwrap();
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    if !output.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+/// A library of `n` symbols with a spread of signatures, as introspection would record them.
+fn library(n: usize) -> LibraryRecord {
+    let mut symbols = BTreeMap::new();
+    let mut modules = BTreeMap::new();
+    modules.insert(
+        "Bench".to_string(),
+        Module {
+            python_path: "bench".into(),
+            kind: ModuleKind::Module,
+            doc: "A benchmark library.".into(),
+        },
+    );
+    for i in 0..n {
+        let params: Vec<Param> = (0..(i % 6))
+            .map(|p| Param {
+                python_name: format!("arg{p}"),
+                elixir_name: format!("arg{p}"),
+                kind: if p % 3 == 2 {
+                    ParamKind::KeywordOnly
+                } else {
+                    ParamKind::PositionalOrKeyword
+                },
+                default: (p > 1).then(|| "None".to_string()),
+                annotation: (p % 2 == 0).then(|| "int | None".to_string()),
+            })
+            .collect();
+        let signature = Signature {
+            params,
+            returns: Some("float".into()),
+            source: SignatureSource::Inspect,
+        };
+        let kind = SymbolKind::Function;
+        let name = format!("function_{i:04}");
+        symbols.insert(
+            format!("Bench.{name}"),
+            Symbol {
+                kind,
+                elixir_module: "Bench".into(),
+                elixir_name: name.clone(),
+                python_module: "bench".into(),
+                python_name: name,
+                arity: snakebridge::arity::range(kind, &signature),
+                signature,
+                overloads: vec![],
+                doc: "Computes something.\n\nParameters\n----------\narg0 : int\n    The first argument.\n\nReturns\n-------\nfloat\n    The result.".into(),
+                defined_in: None,
+            },
+        );
+    }
+    LibraryRecord {
+        python_module: "bench".into(),
+        elixir_module: "Bench".into(),
+        modules,
+        symbols,
+        absent: BTreeMap::new(),
+    }
+}
+
+fn stages() {
+    let cache = tempfile::tempdir().unwrap();
+    let plugins = Plugins {
+        emitter: snakebridge::config::PluginRef::Builtin,
+        typespecs: snakebridge::config::PluginRef::Builtin,
+        docs: snakebridge::config::PluginRef::Builtin,
+    };
+    let cold = measure(1, || {
+        Pipeline::load(
+            PluginHost::new(Some(cache.path().to_path_buf())).unwrap(),
+            &plugins,
+            &repo(),
+        )
+        .unwrap();
+    });
+    summary("load 3 plugins, compile cache cold", &cold);
+    let load = measure(10, || {
+        Pipeline::load(
+            PluginHost::new(Some(cache.path().to_path_buf())).unwrap(),
+            &plugins,
+            &repo(),
+        )
+        .unwrap();
+    });
+    summary("load 3 plugins, compile cache warm", &load);
+    let pipeline = Pipeline::load(
+        PluginHost::new(Some(cache.path().to_path_buf())).unwrap(),
+        &plugins,
+        &repo(),
+    )
+    .unwrap();
+    for n in [100, 1000] {
+        let record = library(n);
+        let mut size = 0;
+        let times = measure(10, || {
+            size = pipeline.render("bench", &record, "1.0").unwrap()[0]
+                .contents
+                .len()
+        });
+        summary(
+            &format!("stages (typespecs+docs+emitter), {n} symbols"),
+            &times,
+        );
+        println!("{:<48} {} bytes of Elixir", "", size);
+    }
+}
+
+fn noop() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("snakebridge.toml"), "[python]\nexecutable = \"python3\"\n[libraries]\nmath = { stdlib = true }\nstatistics = { stdlib = true, module = \"Stats\" }\n").unwrap();
+    let mut bytes = 0;
+    for i in 0..1000 {
+        let mut source = format!(
+            "defmodule Bench.M{i} do\n  @moduledoc \"Module {i}.\"\n  alias Bench.Helpers\n\n"
+        );
+        for f in 0..12 {
+            source += &format!(
+                "  def f{f}(xs) do\n    xs\n    |> Enum.map(&(&1 * {f}))\n    |> Helpers.sum()\n  end\n\n"
+            );
+        }
+        if i % 10 == 0 {
+            source += "  def root(x), do: Math.sqrt(x) + Math.log(x, 2)\n  def mid(xs), do: Stats.median(xs)\n";
+        }
+        source += "end\n";
+        bytes += source.len();
+        let path = root.join(format!("lib/bench/m{i}.ex"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, source).unwrap();
+    }
+    println!("no-op project: 1000 files, {:.2} MB", bytes as f64 / 1e6);
+    let binary = env!("CARGO_BIN_EXE_snakebridge");
+    let cache = root.join("cache");
+    let run = || {
+        let out = Command::new(binary)
+            .args(["generate", "-q"])
+            .current_dir(root)
+            .env("SNAKEBRIDGE_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let first = measure(1, run);
+    summary("generate, first run (introspects with Python)", &first);
+    let warm = measure(20, run);
+    summary("generate, no-op (warm caches, 1000 files)", &warm);
+}
+
+fn introspect() {
+    let output = Command::new("python3")
+        .args(["-c", "import numpy, inspect\nnames=[n for n in sorted(numpy.__all__) if callable(getattr(numpy, n)) and not inspect.isclass(getattr(numpy, n))][:100]\nprint(' '.join(names))"])
+        .output()
+        .unwrap();
+    let names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let request = snakebridge::introspect::Request {
+        library: "numpy".into(),
+        stdlib: false,
+        sys_path: vec![],
+        modules: vec![vec![]],
+        symbols: names
+            .iter()
+            .map(|n| snakebridge::introspect::SymbolRequest {
+                module: vec![],
+                candidates: vec![n.clone()],
+            })
+            .collect(),
+    };
+    let python = Path::new("python3");
+    let times = measure(5, || {
+        let reply =
+            snakebridge::introspect::run(python, &request, Duration::from_secs(60)).unwrap();
+        assert_eq!(reply.symbols.len(), names.len());
+    });
+    summary(
+        &format!("introspect {} numpy functions (with start-up)", names.len()),
+        &times,
+    );
+    let baseline = measure(5, || {
+        Command::new("python3")
+            .args(["-c", "import numpy"])
+            .output()
+            .unwrap();
+    });
+    summary("  baseline: python3 -c 'import numpy'", &baseline);
+}

@@ -1,0 +1,172 @@
+//! `snakebridge ledger` and `snakebridge promote`: dynamic calls the runtime recorded, and
+//! turning them into generated symbols.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::commands::generate;
+use crate::diagnostics::{Problem, Problems};
+use crate::ledger::{self, Entry};
+use crate::model::{Manifest, SymbolKind};
+use crate::plan::Need;
+use crate::project::Project;
+use crate::{Error, lock, manifest, naming};
+
+/// Where a ledger entry would live in Elixir: `numpy.fft.fft` → (`Numpy.Fft`, `fft`).
+fn elixir_target(project: &Project, entry: &Entry) -> Option<(String, String)> {
+    let library = project.config.libraries.get(&entry.library)?;
+    let below = entry.module.strip_prefix(&library.name)?;
+    let mut module = library.elixir_module.clone();
+    for segment in below.split('.').filter(|s| !s.is_empty()) {
+        module.push('.');
+        module.push_str(&naming::camelize(segment));
+    }
+    let function = naming::elixir_function_name(&entry.function, SymbolKind::Function)?;
+    Some((module, function))
+}
+
+/// A ledger entry and whether the manifest already covers it.
+pub struct Listed {
+    pub entry: Entry,
+    pub elixir: Option<String>,
+    pub covered: bool,
+}
+
+pub fn list(project: &Project) -> Result<Vec<Listed>, Error> {
+    let ledger = ledger::load(&project.root)?;
+    let manifest = manifest::load(&project.root)?;
+    Ok(ledger
+        .calls
+        .into_iter()
+        .map(|entry| listed(project, &manifest, entry))
+        .collect())
+}
+
+fn listed(project: &Project, manifest: &Manifest, entry: Entry) -> Listed {
+    let target = elixir_target(project, &entry);
+    let covered = target.as_ref().is_some_and(|(module, function)| {
+        manifest
+            .libraries
+            .get(&entry.library)
+            .and_then(|r| r.symbol_for(module, function))
+            .is_some_and(|s| {
+                // The runtime's arity is Python's positional count; the wrapper adds a keyword list.
+                s.arity.covers(entry.arity) || s.arity.covers(entry.arity + 1)
+            })
+    });
+    Listed {
+        elixir: target.map(|(m, f)| format!("{m}.{f}")),
+        entry,
+        covered,
+    }
+}
+
+pub fn report_list(project: &Project, listed: &[Listed]) {
+    project.printer.data(
+        || {
+            if listed.is_empty() {
+                return "the ledger is empty\n".into();
+            }
+            listed
+                .iter()
+                .map(|l| {
+                    let status = if l.covered { "generated " } else { "promotable" };
+                    let elixir = l.elixir.as_deref().unwrap_or("(no Elixir name)");
+                    format!("{status} {:<32} {elixir}/{} ({} call(s))\n", l.entry.python_path(), l.entry.arity, l.entry.count)
+                })
+                .collect()
+        },
+        || {
+            let calls: Vec<_> = listed
+                .iter()
+                .map(|l| json!({ "library": l.entry.library, "python": l.entry.python_path(), "elixir": l.elixir,
+                                  "arity": l.entry.arity, "count": l.entry.count, "generated": l.covered }))
+                .collect();
+            json!({ "calls": calls })
+        },
+    );
+}
+
+/// Promotes every uncovered ledger entry (`all`), or those named by Python path or Elixir id.
+pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<generate::Outcome, Error> {
+    let _lock = project.lock_run()?;
+    let ledger = ledger::load(&project.root)?;
+    let mut manifest = manifest::load(&project.root)?;
+    let old_lock = lock::load(&project.root)?;
+    let listed: Vec<Listed> = ledger
+        .calls
+        .into_iter()
+        .map(|entry| listed(project, &manifest, entry))
+        .collect();
+    let mut problems = Vec::new();
+    let mut chosen: Vec<&Listed> = Vec::new();
+    if all {
+        chosen.extend(listed.iter().filter(|l| !l.covered));
+    } else {
+        for name in names {
+            match listed.iter().find(|l| l.entry.python_path() == *name || l.elixir.as_deref() == Some(name)) {
+                Some(l) => chosen.push(l),
+                None => problems.push(
+                    Problem::new("not_in_ledger", format!("`{name}` is not in the ledger"))
+                        .symbol(name.clone())
+                        .help("`snakebridge ledger` lists what the runtime recorded; pass `numpy.fft.fft` or `Numpy.Fft.fft`"),
+                ),
+            }
+        }
+    }
+    let mut needs: BTreeMap<String, Vec<Need>> = BTreeMap::new();
+    for l in chosen {
+        match elixir_target(project, &l.entry) {
+            Some((module, function)) => {
+                let list = needs.entry(l.entry.library.clone()).or_default();
+                if !list
+                    .iter()
+                    .any(|n| n.module == module && n.function == function)
+                {
+                    list.push(Need {
+                        module,
+                        function,
+                        calls: vec![],
+                    });
+                }
+            }
+            None => problems.push(
+                Problem::new(
+                    "not_promotable",
+                    format!(
+                        "`{}` has no configured library or Elixir name",
+                        l.entry.python_path()
+                    ),
+                )
+                .help("add its library to `[libraries]` in `snakebridge.toml`"),
+            ),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Problems(Problems {
+            summary: "nothing was promoted".into(),
+            problems,
+        }));
+    }
+    let mut outcome = generate::Outcome::default();
+    if needs.is_empty() {
+        return Ok(outcome);
+    }
+    let resolved = generate::introspect_needs(
+        project,
+        &mut manifest,
+        old_lock.as_ref(),
+        &needs,
+        &mut outcome,
+    )?;
+    generate::finish(
+        project,
+        &manifest,
+        old_lock.as_ref(),
+        &resolved,
+        None,
+        &mut outcome,
+    )?;
+    Ok(outcome)
+}
