@@ -23,6 +23,7 @@ import difflib
 import enum
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import json
 import os
@@ -32,6 +33,7 @@ import sys
 import sysconfig
 import traceback
 import types
+import typing
 import warnings
 
 SCHEMA = 1
@@ -260,6 +262,165 @@ def signature_from_doc(name, doc):
     return {"params": params, "source": "docstring"}
 
 
+_STUBS = {}
+
+
+def _stub(path):
+    """A parsed stub file and its import table (alias -> qualified name), cached."""
+    if path not in _STUBS:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                tree = ast.parse(handle.read())
+        except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+            tree = None
+        table = {}
+        for node in tree.body if tree else []:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    table[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    table[alias.asname or alias.name] = node.module + "." + alias.name
+        _STUBS[path] = (tree, table)
+    return _STUBS[path]
+
+
+class _Qualify(ast.NodeTransformer):
+    """Rewrites a stub's import aliases to qualified names: `L[...]` -> `typing.Literal[...]`."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def visit_Name(self, node):
+        qualified = self.table.get(node.id)
+        return ast.copy_location(ast.Name(id=qualified, ctx=node.ctx), node) if qualified else node
+
+
+def _stub_text(node, table):
+    if node is None:
+        return None
+    try:
+        return clean_text(ast.unparse(_Qualify(table).visit(node)))
+    except Exception:  # noqa: BLE001 - an unparsable annotation is simply absent
+        return None
+
+
+def _pyi_for_module(module_name):
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return None
+    origin = getattr(spec, "origin", None) if spec else None
+    if not origin:
+        return None
+    path = os.path.splitext(origin)[0] + ".pyi"
+    return path if os.path.exists(path) else None
+
+
+def _stub_paths(obj, module_name):
+    """`.pyi` files that may describe `obj`: beside its source, and beside its module."""
+    candidates = []
+    target = inspect.unwrap(obj) if callable(obj) else obj
+    code = getattr(target, "__code__", None)
+    if code is not None:
+        candidates.append(os.path.splitext(code.co_filename)[0] + ".pyi")
+    for name in (getattr(obj, "__module__", None), module_name):
+        if isinstance(name, str):
+            candidates.append(_pyi_for_module(name))
+    return [path for path in dict.fromkeys(candidates) if path and os.path.exists(path)]
+
+
+def _stub_signature(node, table, drop_first):
+    args = node.args
+    positional = [(a, "positional_only") for a in args.posonlyargs] + [(a, "positional_or_keyword") for a in args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    params = []
+    for (arg, kind), default in zip(positional, defaults):
+        params.append((arg, kind, default))
+    if args.vararg:
+        params.append((args.vararg, "var_positional", None))
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+        params.append((arg, "keyword_only", default))
+    if args.kwarg:
+        params.append((args.kwarg, "var_keyword", None))
+    if drop_first and params and params[0][1] != "keyword_only":
+        params = params[1:]
+    out = []
+    for arg, kind, default in params:
+        record = {"python_name": arg.arg, "kind": kind}
+        if default is not None:
+            record["default"] = _stub_text(default, {}) or "..."
+        annotation = _stub_text(arg.annotation, table)
+        if annotation is not None:
+            record["annotation"] = annotation
+        out.append(record)
+    result = {"params": out, "source": "stub"}
+    returns = _stub_text(node.returns, table)
+    if returns is not None:
+        result["returns"] = returns
+    return result
+
+
+def _stub_defs(path, name, class_name, hops=0):
+    """The defs of `name` in a stub, following one `from module import name` re-export."""
+    tree, table = _stub(path)
+    if tree is None:
+        return [], table
+    body = tree.body
+    if class_name is not None:
+        owners = [n for n in body if isinstance(n, ast.ClassDef) and n.name == class_name]
+        body = owners[0].body if owners else []
+    defs = [n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name]
+    target = table.get(class_name or name)
+    if not defs and hops == 0 and target and "." in target:
+        origin = _pyi_for_module(target.rsplit(".", 1)[0])
+        if origin and origin != path:
+            return _stub_defs(origin, name, class_name, hops + 1)
+    return defs, table
+
+
+def stub_signatures(obj, name, module_name, class_name=None):
+    """Every signature a stub declares for `name` (all its `@overload`s), in order."""
+    for path in _stub_paths(obj, module_name):
+        defs, table = _stub_defs(path, name, class_name)
+        if defs:
+            return [_stub_signature(d, table, drop_first=class_name is not None) for d in defs]
+    return []
+
+
+def runtime_overloads(obj):
+    """Signatures of `typing.overload` variants defined at run time (Python 3.11+)."""
+    get = getattr(typing, "get_overloads", None)
+    if get is None or not callable(obj):
+        return []
+    try:
+        variants = get(inspect.unwrap(obj))
+    except Exception:  # noqa: BLE001
+        return []
+    out = []
+    for variant in variants:
+        try:
+            out.append(signature_record(inspect.signature(variant), "inspect"))
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
+def annotated(signature):
+    return signature is not None and (
+        "returns" in signature or any("annotation" in p for p in signature["params"])
+    )
+
+
+def overloads_of(obj, name, signature, module_name, class_name=None):
+    """Further signatures carrying types: run-time overloads, else stubs when the run-time
+    signature has no annotations (numpy's types live only in its stubs)."""
+    found = runtime_overloads(obj)
+    if not found and not annotated(signature):
+        found = stub_signatures(obj, name, module_name, class_name)
+    return found
+
+
 def signature_of(obj, name, drop_first=False):
     """The best signature available, or None for the host's variadic fallback."""
     with warnings.catch_warnings():
@@ -328,10 +489,12 @@ def describe_member(cls, class_path, module_path, name):
     record = {"python_module": module_path, "python_name": qualified}
     if isinstance(raw, staticmethod):
         func = raw.__func__
-        record.update(kind="static_method", signature=signature_of(func, name), doc=doc_of(func, name))
+        signature = signature_of(func, name)
+        record.update(kind="static_method", signature=signature, doc=doc_of(func, name), overloads=overloads_of(func, name, signature, cls.__module__, cls.__name__))
     elif isinstance(raw, classmethod) or type(raw).__name__ == "classmethod_descriptor":
         bound = getattr(cls, name)
-        record.update(kind="class_method", signature=signature_of(bound, name), doc=doc_of(bound, name))
+        signature = signature_of(bound, name)
+        record.update(kind="class_method", signature=signature, doc=doc_of(bound, name), overloads=overloads_of(bound, name, signature, cls.__module__, cls.__name__))
     elif isinstance(raw, property):
         record.update(kind="property", signature=None, doc=doc_of(raw))
         returns = annotation_text(inspect.signature(raw.fget).return_annotation) if raw.fget else None
@@ -345,11 +508,13 @@ def describe_member(cls, class_path, module_path, name):
         if inspect.isdatadescriptor(raw) and not callable(raw):
             record.update(kind="property", signature=None, doc=doc_of(raw))
         else:
-            record.update(kind="method", signature=signature_of(raw, name, drop_first=True), doc=doc_of(raw, name))
+            signature = signature_of(raw, name, drop_first=True)
+            record.update(kind="method", signature=signature, doc=doc_of(raw, name), overloads=overloads_of(raw, name, signature, cls.__module__, cls.__name__))
     elif inspect.isdatadescriptor(raw) or not callable(raw):
         record.update(kind="property", signature=None, doc=doc_of(raw) if inspect.isdatadescriptor(raw) else own_doc(raw))
     else:
-        record.update(kind="method", signature=signature_of(raw, name, drop_first=True), doc=doc_of(raw, name))
+        signature = signature_of(raw, name, drop_first=True)
+        record.update(kind="method", signature=signature, doc=doc_of(raw, name), overloads=overloads_of(raw, name, signature, cls.__module__, cls.__name__))
     found_in = defined_in(raw) if not isinstance(raw, (property,)) else None
     if found_in:
         record["defined_in"] = clean_text(found_in)
@@ -386,7 +551,8 @@ def describe(container, container_path, kind, module_path, candidates):
         if inspect.ismodule(value):
             record.update(kind="module", doc="")
         elif callable(value):
-            record.update(kind="function", signature=signature_of(value, name), doc=doc_of(value, name))
+            signature = signature_of(value, name)
+            record.update(kind="function", signature=signature, doc=doc_of(value, name), overloads=overloads_of(value, name, signature, getattr(container, "__name__", None)))
         else:
             record.update(kind="constant", signature=None, doc=own_doc(value), type=defined_in(type(value)) or "")
         where = defined_in(value)

@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 
 use snakebridge::config::Plugins;
 use snakebridge::model::{
-    LibraryRecord, Module, ModuleKind, Param, ParamKind, Signature, SignatureSource,
-    Symbol, SymbolKind,
+    LibraryRecord, Module, ModuleKind, Param, ParamKind, Signature, SignatureSource, Symbol,
+    SymbolKind,
 };
 use snakebridge::plugin_host::PluginHost;
+use snakebridge::plugin_host::wit::latest::types::RenderInput;
 use snakebridge::stages::Pipeline;
 
 fn repo() -> PathBuf {
@@ -264,6 +265,27 @@ fn stages() {
             &times,
         );
         println!("{:<48} {} bytes of Elixir", "", size);
+        let library = snakebridge::stages::library("bench", &record, "1.0");
+        let host = PluginHost::new(Some(cache.path().to_path_buf())).unwrap();
+        let mut types = Vec::new();
+        let typespecs = measure(10, || {
+            types = host.map_types(&pipeline.typespecs, &library).unwrap()
+        });
+        summary("  typespecs stage alone", &typespecs);
+        let mut docs = None;
+        let doc_stage = measure(10, || {
+            docs = Some(host.render_docs(&pipeline.docs, &library).unwrap())
+        });
+        summary("  docs stage alone", &doc_stage);
+        let input = RenderInput {
+            library,
+            types,
+            docs: docs.unwrap(),
+        };
+        let emitter = measure(10, || {
+            host.emit(&pipeline.emitter, &input).unwrap();
+        });
+        summary("  emitter stage alone", &emitter);
     }
 }
 

@@ -181,6 +181,9 @@ pub struct FoundSymbol {
     pub python_module: String,
     pub python_name: String,
     pub signature: Option<RawSignature>,
+    /// Further signatures: `typing.overload` variants, or a stub's declarations.
+    #[serde(default)]
+    pub overloads: Vec<RawSignature>,
     #[serde(default)]
     pub returns: Option<String>,
     #[serde(default)]

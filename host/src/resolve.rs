@@ -299,6 +299,19 @@ fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
         (None, _) => Signature::variadic_fallback(),
     };
     naming::assign_param_names(&mut signature.params);
+    let overloads = found
+        .overloads
+        .iter()
+        .map(|raw| {
+            let mut overload = Signature {
+                params: raw.params.clone(),
+                returns: raw.returns.clone(),
+                source: raw.source,
+            };
+            naming::assign_param_names(&mut overload.params);
+            overload
+        })
+        .collect();
     Ok(Symbol {
         kind,
         elixir_module: need.module.clone(),
@@ -307,7 +320,7 @@ fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
         python_name: found.python_name.clone(),
         arity: arity::range(kind, &signature),
         signature,
-        overloads: vec![],
+        overloads,
         doc: found.doc.clone(),
         defined_in: found.defined_in.clone(),
     })

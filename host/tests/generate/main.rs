@@ -47,12 +47,14 @@ fn generated_bindings_are_stable_compile_and_are_formatted() {
     assert_eq!(
         names,
         [
+            "annotated.ex",
             "collections.ex",
             "hostile_names.ex",
             "json.ex",
             "math.ex",
             "numpy.ex",
-            "statistics.ex"
+            "statistics.ex",
+            "sympy.ex"
         ]
     );
     snapshot_settings().bind(|| {
@@ -473,6 +475,6 @@ fn json_output_is_data() {
     let output = project.run(&["--format", "json", "generate"]);
     output.assert_success();
     let value: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
-    assert_eq!(value["files"], 6);
+    assert_eq!(value["files"], 8);
     assert_eq!(value["introspected"]["numpy"], 4);
 }

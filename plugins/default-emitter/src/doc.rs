@@ -13,8 +13,6 @@ pub(crate) enum Doc {
     Break(&'static str),
     /// Like `Break`, but breaks only when what follows up to the next break does not fit.
     FlexBreak(&'static str),
-    /// A newline no matter what; forces enclosing groups to break.
-    Line,
     Nest(Indent, Box<Doc>),
     Group(Box<Doc>),
     Concat(Vec<Doc>),
@@ -89,7 +87,6 @@ pub(crate) fn render(doc: &Doc, indent: usize, column: usize) -> String {
                 out.push_str(s);
                 col += s.chars().count();
             }
-            Doc::Line => newline(&mut out, &mut col, indent),
             Doc::Break(sep) => match mode {
                 Mode::Flat => {
                     out.push_str(sep);
@@ -99,7 +96,7 @@ pub(crate) fn render(doc: &Doc, indent: usize, column: usize) -> String {
             },
             Doc::FlexBreak(sep) => {
                 // Flex breaks are decided one at a time, against everything that follows.
-                if mode == Mode::Flat || fits(col + sep.len(), true, stack.clone()) {
+                if mode == Mode::Flat || fits(col + sep.len(), true, &[], &stack) {
                     out.push_str(sep);
                     col += sep.len();
                 } else {
@@ -110,7 +107,7 @@ pub(crate) fn render(doc: &Doc, indent: usize, column: usize) -> String {
             Doc::Nest(Indent::Cursor, inner) => stack.push(Entry::Doc(col, mode, inner)),
             Doc::Group(inner) => {
                 // A group is measured on its own content, not on what follows it.
-                let flat = fits(col, false, vec![Entry::Doc(indent, Mode::Flat, inner)]);
+                let flat = fits(col, false, &[Entry::Doc(indent, Mode::Flat, inner)], &[]);
                 stack.push(Entry::Doc(
                     indent,
                     if flat { Mode::Flat } else { Mode::Break },
@@ -127,6 +124,21 @@ pub(crate) fn render(doc: &Doc, indent: usize, column: usize) -> String {
     out
 }
 
+/// `doc` on one line, every break as its flat text.
+pub(crate) fn render_flat(doc: &Doc) -> String {
+    fn walk(doc: &Doc, out: &mut String) {
+        match doc {
+            Doc::Text(s) => out.push_str(s),
+            Doc::Break(sep) | Doc::FlexBreak(sep) => out.push_str(sep),
+            Doc::Nest(_, inner) | Doc::Group(inner) => walk(inner, out),
+            Doc::Concat(docs) => docs.iter().for_each(|d| walk(d, out)),
+        }
+    }
+    let mut out = String::new();
+    walk(doc, &mut out);
+    out
+}
+
 fn newline(out: &mut String, col: &mut usize, indent: usize) {
     // Empty lines keep this indentation until `tidy` drops it.
     out.push('\n');
@@ -134,16 +146,24 @@ fn newline(out: &mut String, col: &mut usize, indent: usize) {
     *col = indent;
 }
 
-/// `Inspect.Algebra.fits?/4`: whether the entries fit from column `col`. Running past the width
-/// only counts once a break has been passed (`seen_break`): a line with no break in it has no
-/// other choice than to be as long as it is. Entries are popped from the end of `stack`.
-fn fits(mut col: usize, mut seen_break: bool, mut stack: Vec<Entry<'_>>) -> bool {
+/// `Inspect.Algebra.fits?/4`: whether `items`, then `rest`, fit from column `col`. Running past
+/// the width only counts once a break has been passed (`seen_break`): a line with no break in
+/// it has no other choice than to be as long as it is. Both are stacks, read from the end;
+/// `rest` is only read, so measuring never copies the document.
+fn fits(mut col: usize, mut seen_break: bool, items: &[Entry<'_>], rest: &[Entry<'_>]) -> bool {
+    let mut stack: Vec<Entry<'_>> = items.to_vec();
+    let mut rest_len = rest.len();
     loop {
         if col > WIDTH && seen_break {
             return false;
         }
-        let Some(entry) = stack.pop() else {
-            return true;
+        let entry = match stack.pop() {
+            Some(entry) => entry,
+            None if rest_len > 0 => {
+                rest_len -= 1;
+                rest[rest_len]
+            }
+            None => return true,
         };
         let (indent, mode, doc) = match entry {
             Entry::Tail(saved) => {
@@ -153,11 +173,7 @@ fn fits(mut col: usize, mut seen_break: bool, mut stack: Vec<Entry<'_>>) -> bool
             Entry::Doc(indent, mode, doc) => (indent, mode, doc),
         };
         match (mode, doc) {
-            (Mode::Break, Doc::Break(_) | Doc::FlexBreak(_) | Doc::Line) => return true,
-            (_, Doc::Line) => {
-                col = indent;
-                seen_break = false;
-            }
+            (Mode::Break, Doc::Break(_) | Doc::FlexBreak(_)) => return true,
             (_, Doc::Text(s)) => col += s.chars().count(),
             (_, Doc::Break(sep) | Doc::FlexBreak(sep)) => {
                 col += sep.len();

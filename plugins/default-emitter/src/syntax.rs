@@ -4,6 +4,7 @@
 use snakebridge_pdk::emitter::{TypeExpr, TypeNode};
 
 use crate::doc::{Doc, concat, group, join, nest, nest_cursor, text};
+use crate::out::{Out, Piece};
 
 /// `name(a, b)`: arguments one per line, two deeper, when they do not fit.
 pub(crate) fn call(name: &str, args: Vec<Doc>) -> Doc {
@@ -58,50 +59,75 @@ pub(crate) fn union(members: Vec<Doc>) -> Doc {
     group(join(members, concat([Doc::Break(" "), text("| ")])))
 }
 
-/// `@spec name(args) :: result`.
-pub(crate) fn spec(name: &str, args: Vec<Doc>, result: Doc) -> Doc {
-    concat([
-        text("@spec "),
-        nest_cursor(group(concat([
-            call(name, args),
-            text(" ::"),
-            nest(2, concat([Doc::FlexBreak(" "), result])),
-        ]))),
-    ])
+/// `@spec name(args) :: result`, each type given as a document and its flat text.
+pub(crate) fn spec(
+    name: &str,
+    args: &[(Doc, String)],
+    result: &(Doc, String),
+    indent: usize,
+) -> Piece {
+    let flat_args: Vec<&str> = args.iter().map(|(_, flat)| flat.as_str()).collect();
+    Piece::fitting(
+        indent,
+        format!("@spec {name}({}) :: {}", flat_args.join(", "), result.1),
+        || {
+            let args = args.iter().map(|(doc, _)| doc.clone()).collect();
+            concat([
+                text("@spec "),
+                nest_cursor(group(concat([
+                    call(name, args),
+                    text(" ::"),
+                    nest(2, concat([Doc::FlexBreak(" "), result.0.clone()])),
+                ]))),
+            ])
+        },
+    )
 }
 
-/// `def name(params) when guard do body end`. A guard's group measures the trailing ` do`
-/// too, as the formatter does; a plain head's does not.
-pub(crate) fn def(name: &str, params: Vec<Doc>, guard: Option<Doc>, body: Doc) -> Doc {
-    let head = match guard {
-        Some(guard) => group(concat([
-            call(name, params),
-            Doc::Break(" "),
-            text("when "),
-            guard,
-            text(" do"),
-        ])),
-        None => concat([call(name, params), text(" do")]),
-    };
-    concat([
-        text("def "),
-        nest_cursor(head),
-        nest(2, concat([Doc::Line, body])),
-        Doc::Line,
-        text("end"),
-    ])
+/// A document rendered flat.
+pub(crate) fn flat(doc: &Doc) -> String {
+    crate::doc::render_flat(doc)
 }
 
-/// A `"""` heredoc holding `content` verbatim, as the value of `@attribute`.
-pub(crate) fn heredoc_attribute(attribute: &str, content: &str) -> Doc {
-    let mut parts = vec![text(format!("@{attribute} \"\"\""))];
+/// Writes `def name(params) when guard do body end`. A guard's group measures the trailing
+/// ` do` too, as the formatter does; a plain head's does not.
+pub(crate) fn def(
+    out: &mut Out,
+    indent: usize,
+    name: &str,
+    params: &[String],
+    guard: Option<&str>,
+    body: &Piece,
+) {
+    let when = guard.map(|g| format!(" when {g}")).unwrap_or_default();
+    let head = Piece::fitting(
+        indent,
+        format!("def {name}({}){when} do", params.join(", ")),
+        || {
+            let params = params.iter().map(|p| text(p.clone())).collect();
+            let head = match guard {
+                Some(guard) => group(concat([
+                    call(name, params),
+                    Doc::Break(" "),
+                    text(format!("when {guard} do")),
+                ])),
+                None => concat([call(name, params), text(" do")]),
+            };
+            concat([text("def "), nest_cursor(head)])
+        },
+    );
+    out.piece(indent, &head);
+    out.piece(indent + 2, body);
+    out.line(indent, "end");
+}
+
+/// Writes a `"""` heredoc holding `content` verbatim, as the value of `@attribute`.
+pub(crate) fn heredoc_attribute(out: &mut Out, indent: usize, attribute: &str, content: &str) {
+    out.line(indent, &format!("@{attribute} \"\"\""));
     for line in content.lines() {
-        parts.push(Doc::Line);
-        parts.push(text(escape_heredoc_line(line.trim_end())));
+        out.line(indent, &escape_heredoc_line(line.trim_end()));
     }
-    parts.push(Doc::Line);
-    parts.push(text("\"\"\""));
-    concat(parts)
+    out.line(indent, "\"\"\"");
 }
 
 /// Escapes one heredoc line so it is read back as exactly its text: no interpolation, no
@@ -129,7 +155,7 @@ fn escape_heredoc_line(line: &str) -> String {
 }
 
 /// A double-quoted string literal.
-pub(crate) fn string(value: &str) -> Doc {
+pub(crate) fn string(value: &str) -> String {
     let mut out = String::from("\"");
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
@@ -144,7 +170,7 @@ pub(crate) fn string(value: &str) -> Doc {
         }
     }
     out.push('"');
-    text(out)
+    out
 }
 
 /// An Elixir type, or `None` when the tree is malformed (a child index out of range or not
@@ -168,13 +194,15 @@ fn node_doc(expr: &TypeExpr, index: u32, depth: u32) -> Option<Doc> {
         TypeNode::Binary => text("binary()"),
         TypeNode::Nil => text("nil"),
         TypeNode::Atom(name) => text(atom(name)?),
+        TypeNode::AnyAtom => text("atom()"),
+        TypeNode::AnyTuple => text("tuple()"),
         TypeNode::IntegerLiteral(value) => text(value.to_string()),
         TypeNode::List(item) => call("list", vec![child(*item)?]),
         TypeNode::Tuple(items) => tuple(items.iter().map(|i| child(*i)).collect::<Option<_>>()?),
         TypeNode::Map((key, value)) => text(format!(
             "%{{optional({}) => {}}}",
-            flat(child(*key)?),
-            flat(child(*value)?)
+            flat(&child(*key)?),
+            flat(&child(*value)?)
         )),
         TypeNode::AnyMap => text("map()"),
         TypeNode::MapSet(item) => call("MapSet.t", vec![child(*item)?]),
@@ -187,11 +215,6 @@ fn node_doc(expr: &TypeExpr, index: u32, depth: u32) -> Option<Doc> {
         TypeNode::ModuleType(module) if is_alias(module) => text(format!("{module}.t()")),
         TypeNode::ModuleType(_) => return None,
     })
-}
-
-/// A document rendered on one line.
-fn flat(doc: Doc) -> String {
-    crate::doc::render(&group(doc), 0, 0).replace('\n', " ")
 }
 
 /// `:name`, or `true`/`false`/`nil` bare; `None` for names that would need quoting.

@@ -10,9 +10,10 @@ use snakebridge_pdk::emitter::{
     ParamKind, PluginError, Symbol, SymbolKind, SymbolTypes, TypeExpr, TypeNode,
 };
 
-use crate::doc::{Doc, concat, text};
+use crate::doc::{Doc, text};
+use crate::out::{Out, Piece};
 use crate::syntax::{
-    atom, call, def, heredoc_attribute, list, spec, string, tuple, type_doc, union,
+    atom, call, def, flat, heredoc_attribute, list, spec, string, tuple, type_doc, union,
 };
 
 /// The keyword-options argument, last in every wrapper.
@@ -29,17 +30,6 @@ struct Clause {
     guarded_opts: bool,
     /// The last parameter is the options, with no other clause of this arity.
     opts: bool,
-}
-
-/// The parts of a wrapper the module renders in order.
-pub(crate) struct Wrapper {
-    pub(crate) name: String,
-    /// Blocks to separate by blank lines: each clause, the first of each arity led by its doc
-    /// and spec; the plain variant first, then the bang variant.
-    pub(crate) blocks: Vec<Doc>,
-    /// The arity range, for `__functions__/0`.
-    pub(crate) min: u32,
-    pub(crate) max: u32,
 }
 
 fn error(symbol: &Symbol, message: String) -> PluginError {
@@ -195,70 +185,91 @@ fn is_term(expr: &TypeExpr) -> bool {
     matches!(expr.nodes.first(), Some(TypeNode::Term))
 }
 
-fn type_or_term(expr: Option<&TypeExpr>) -> Doc {
-    expr.and_then(type_doc).unwrap_or_else(|| text("term()"))
+/// A type as a document and as its flat text, computed once and reused by every arity.
+type Typed = (Doc, String);
+
+fn typed(doc: Doc) -> Typed {
+    let flat = flat(&doc);
+    (doc, flat)
 }
 
+fn type_or_term(expr: Option<&TypeExpr>) -> Typed {
+    typed(expr.and_then(type_doc).unwrap_or_else(|| text("term()")))
+}
+
+/// Indentation of a wrapper inside its module, and of its body.
+const INDENT: usize = 2;
+const BODY_INDENT: usize = 4;
+
 /// The runtime call a clause makes, with `bang` picking the raising variant.
-fn body(symbol: &Symbol, clause: &Clause, bang: bool) -> Doc {
+fn body(symbol: &Symbol, clause: &Clause, bang: bool) -> Piece {
     let suffix = if bang { "!" } else { "" };
-    let args = list(clause.args.iter().map(|a| text(a.clone())).collect());
-    let opts = text(if clause.opts || clause.guarded_opts {
+    let list_flat = format!("[{}]", clause.args.join(", "));
+    let opts = if clause.opts || clause.guarded_opts {
         OPTS
     } else {
         "[]"
-    });
-    let attribute = symbol
-        .python_name
-        .rsplit('.')
-        .next()
-        .unwrap_or(&symbol.python_name);
-    let module = text("__MODULE__");
-    match symbol.kind {
-        SymbolKind::Function | SymbolKind::ClassMethod | SymbolKind::StaticMethod => call(
-            &format!("SnakeBridge.Runtime.call{suffix}"),
-            vec![module, string(attribute), args, opts],
+    };
+    let attribute = string(
+        symbol
+            .python_name
+            .rsplit('.')
+            .next()
+            .unwrap_or(&symbol.python_name),
+    );
+    let (function, args): (&str, Vec<&str>) = match symbol.kind {
+        SymbolKind::Function | SymbolKind::ClassMethod | SymbolKind::StaticMethod => {
+            ("call", vec!["__MODULE__", &attribute, &list_flat, opts])
+        }
+        SymbolKind::Constructor => ("call_class", vec!["__MODULE__", &list_flat, opts]),
+        SymbolKind::Method => (
+            "call_method",
+            vec!["__MODULE__", REF, &attribute, &list_flat, opts],
         ),
-        SymbolKind::Constructor => call(
-            &format!("SnakeBridge.Runtime.call_class{suffix}"),
-            vec![module, args, opts],
-        ),
-        SymbolKind::Method => call(
-            &format!("SnakeBridge.Runtime.call_method{suffix}"),
-            vec![module, text(REF), string(attribute), args, opts],
-        ),
-        SymbolKind::Property => call(
-            &format!("SnakeBridge.Runtime.get_attr{suffix}"),
-            vec![module, text(REF), string(attribute), opts],
-        ),
-        SymbolKind::Constant => call(
-            &format!("SnakeBridge.Runtime.get_module_attr{suffix}"),
-            vec![module, string(attribute), opts],
-        ),
-    }
+        SymbolKind::Property => ("get_attr", vec!["__MODULE__", REF, &attribute, opts]),
+        SymbolKind::Constant => ("get_module_attr", vec!["__MODULE__", &attribute, opts]),
+    };
+    let name = format!("SnakeBridge.Runtime.{function}{suffix}");
+    Piece::fitting(BODY_INDENT, format!("{name}({})", args.join(", ")), || {
+        // Too long: the arguments break, and the positional list among them if it must.
+        let docs = args
+            .iter()
+            .map(|arg| {
+                if *arg == list_flat {
+                    list(clause.args.iter().map(|a| text(a.clone())).collect())
+                } else {
+                    text(*arg)
+                }
+            })
+            .collect();
+        call(&name, docs)
+    })
 }
 
-/// Renders the wrapper for `symbol`; `markdown` is the doc stage's text for it.
+/// Writes the wrapper for `symbol` into `out`, one block per clause; `markdown` is the doc
+/// stage's text for it. Returns its arity range for `__functions__/0`.
 pub(crate) fn wrapper(
+    out: &mut Out,
     symbol: &Symbol,
     types: Option<&SymbolTypes>,
     markdown: &str,
-) -> Result<Wrapper, PluginError> {
+) -> Result<(), PluginError> {
     let (clauses, type_index) = clauses(symbol)?;
-    let name = symbol.elixir_name.clone();
-    if atom(&name).is_none() {
+    let name = &symbol.elixir_name;
+    if atom(name).is_none() {
         return Err(error(
             symbol,
             format!("`{name}` is not a valid Elixir function name"),
         ));
     }
-    let param_type = |slot: usize| -> Doc {
-        type_or_term(
-            type_index
-                .get(slot)
-                .and_then(|&i| types.and_then(|t| t.params.get(i))),
-        )
+    let slot_type = |slot: usize| {
+        type_index
+            .get(slot)
+            .and_then(|&i| types.and_then(|t| t.params.get(i)))
     };
+    let slots: Vec<Typed> = (0..type_index.len())
+        .map(|slot| type_or_term(slot_type(slot)))
+        .collect();
     let returns = type_or_term(types.map(|t| &t.returns));
     let reference = usize::from(matches!(
         symbol.kind,
@@ -266,88 +277,83 @@ pub(crate) fn wrapper(
     ));
 
     // One spec per arity: a guarded pair shares it, its last argument typed as either.
-    let mut specs_by_arity: Vec<(usize, Vec<Doc>)> = Vec::new();
+    let mut specs_by_arity: Vec<(usize, Vec<Typed>)> = Vec::new();
     for clause in &clauses {
         let arity = clause.params.len();
         if specs_by_arity.iter().any(|(a, _)| *a == arity) {
             continue;
         }
-        let mut args: Vec<Doc> = Vec::new();
+        let mut args: Vec<Typed> = Vec::new();
         if reference == 1 {
-            args.push(text("SnakeBridge.Ref.t()"));
+            args.push(typed(text("SnakeBridge.Ref.t()")));
         }
-        for slot in 0..clause.args.len() {
-            args.push(param_type(slot));
-        }
+        args.extend(slots[..clause.args.len()].iter().cloned());
         if clause.guarded_opts {
             let slot = clause.args.len();
-            let positional = type_index
-                .get(slot)
-                .and_then(|&i| types.and_then(|t| t.params.get(i)));
-            args.push(match positional {
-                Some(t) if !is_term(t) => union(vec![type_or_term(Some(t)), text("keyword()")]),
-                _ => text("term()"),
+            args.push(match slot_type(slot) {
+                Some(t) if !is_term(t) => {
+                    typed(union(vec![slots[slot].0.clone(), text("keyword()")]))
+                }
+                _ => typed(text("term()")),
             });
         } else if clause.opts {
-            args.push(text("keyword()"));
+            args.push(typed(text("keyword()")));
         }
         specs_by_arity.push((arity, args));
     }
 
-    let mut items = Vec::new();
     let min_arity = specs_by_arity.first().map_or(0, |(a, _)| *a);
+    let ok_result = typed(union(vec![
+        tuple(vec![text(":ok"), returns.0.clone()]),
+        tuple(vec![text(":error"), text("SnakeBridge.Error.t()")]),
+    ]));
     for bang in [false, true] {
         let fname = if bang {
             format!("{name}!")
         } else {
             name.clone()
         };
-        let result = if bang {
-            returns.clone()
-        } else {
-            union(vec![
-                tuple(vec![text(":ok"), returns.clone()]),
-                tuple(vec![text(":error"), text("SnakeBridge.Error.t()")]),
-            ])
-        };
+        let result = if bang { &returns } else { &ok_result };
         for (arity, args) in &specs_by_arity {
-            let doc = match (bang, *arity == min_arity) {
-                (false, true) => heredoc_attribute("doc", markdown),
-                (false, false) => doc_line(&format!(
-                    "Like `{name}/{min_arity}`, with the next positional argument or keyword options."
-                )),
-                (true, _) => doc_line(&format!(
-                    "Like `{name}/{arity}`, but returns the value or raises `SnakeBridge.Error`."
-                )),
-            };
-            let mut attributes = Some(concat([
-                doc,
-                Doc::Line,
-                spec(&fname, args.clone(), result.clone()),
-                Doc::Line,
-            ]));
-            for clause in clauses.iter().filter(|c| c.params.len() == *arity) {
+            out.block();
+            match (bang, *arity == min_arity) {
+                (false, true) => heredoc_attribute(out, INDENT, "doc", markdown),
+                (false, false) => out.line(
+                    INDENT,
+                    &doc_line(&format!("Like `{name}/{min_arity}`, with the next positional argument or keyword options.")),
+                ),
+                (true, _) => out.line(
+                    INDENT,
+                    &doc_line(&format!("Like `{name}/{arity}`, but returns the value or raises `SnakeBridge.Error`.")),
+                ),
+            }
+            out.piece(INDENT, &spec(&fname, args, result, INDENT));
+            // The doc and spec sit directly above the first clause of their arity.
+            for (i, clause) in clauses
+                .iter()
+                .filter(|c| c.params.len() == *arity)
+                .enumerate()
+            {
+                if i > 0 {
+                    out.block();
+                }
                 let guard = clause
                     .guarded_opts
-                    .then(|| call("SnakeBridge.Runtime.is_opts", vec![text(OPTS)]));
-                let params = clause.params.iter().map(|p| text(p.clone())).collect();
-                let def = def(&fname, params, guard, body(symbol, clause, bang));
-                // The doc and spec sit directly above the first clause of their arity.
-                items.push(match attributes.take() {
-                    Some(attributes) => concat([attributes, def]),
-                    None => def,
-                });
+                    .then(|| format!("SnakeBridge.Runtime.is_opts({OPTS})"));
+                def(
+                    out,
+                    INDENT,
+                    &fname,
+                    &clause.params,
+                    guard.as_deref(),
+                    &body(symbol, clause, bang),
+                );
             }
         }
     }
-    Ok(Wrapper {
-        name,
-        blocks: items,
-        min: symbol.arity.min,
-        max: symbol.arity.max,
-    })
+    Ok(())
 }
 
-fn doc_line(text_value: &str) -> Doc {
-    concat([text("@doc "), string(text_value)])
+fn doc_line(text_value: &str) -> String {
+    format!("@doc {}", string(text_value))
 }

@@ -3,102 +3,107 @@
 
 defmodule Json do
   @moduledoc """
-  JSON (JavaScript Object Notation) <https://json.org> is a subset of
-  JavaScript syntax (ECMA-262 3rd edition) used as a lightweight data
-  interchange format.
+  JSON (JavaScript Object Notation) <https://json.org> is a subset of JavaScript syntax (ECMA-262 3rd edition) used as a lightweight data interchange format.
 
-  :mod:`json` exposes an API familiar to users of the standard library
-  :mod:`marshal` and :mod:`pickle` modules.  It is derived from a
+  `json` exposes an API familiar to users of the standard library
+  `marshal` and `pickle` modules.  It is derived from a
   version of the externally maintained simplejson library.
 
-  Encoding basic Python object hierarchies::
+  Encoding basic Python object hierarchies:
+  ```python
+  >>> import json
+  >>> json.dumps(['foo', {'bar': ('baz', None, 1.0, 2)}])
+  '["foo", {"bar": ["baz", null, 1.0, 2]}]'
+  >>> print(json.dumps("\\"foo\\bar"))
+  "\\"foo\\bar"
+  >>> print(json.dumps('\\u1234'))
+  "\\u1234"
+  >>> print(json.dumps('\\\\'))
+  "\\\\"
+  >>> print(json.dumps({"c": 0, "b": 0, "a": 0}, sort_keys=True))
+  {"a": 0, "b": 0, "c": 0}
+  >>> from io import StringIO
+  >>> io = StringIO()
+  >>> json.dump(['streaming API'], io)
+  >>> io.getvalue()
+  '["streaming API"]'
+  ```
 
-      >>> import json
-      >>> json.dumps(['foo', {'bar': ('baz', None, 1.0, 2)}])
-      '["foo", {"bar": ["baz", null, 1.0, 2]}]'
-      >>> print(json.dumps("\\"foo\\bar"))
-      "\\"foo\\bar"
-      >>> print(json.dumps('\\u1234'))
-      "\\u1234"
-      >>> print(json.dumps('\\\\'))
-      "\\\\"
-      >>> print(json.dumps({"c": 0, "b": 0, "a": 0}, sort_keys=True))
-      {"a": 0, "b": 0, "c": 0}
-      >>> from io import StringIO
-      >>> io = StringIO()
-      >>> json.dump(['streaming API'], io)
-      >>> io.getvalue()
-      '["streaming API"]'
+  Compact encoding:
+  ```python
+  >>> import json
+  >>> mydict = {'4': 5, '6': 7}
+  >>> json.dumps([1,2,3,mydict], separators=(',', ':'))
+  '[1,2,3,{"4":5,"6":7}]'
+  ```
 
-  Compact encoding::
+  Pretty printing:
+  ```python
+  >>> import json
+  >>> print(json.dumps({'4': 5, '6': 7}, sort_keys=True, indent=4))
+  {
+      "4": 5,
+      "6": 7
+  }
+  ```
 
-      >>> import json
-      >>> mydict = {'4': 5, '6': 7}
-      >>> json.dumps([1,2,3,mydict], separators=(',', ':'))
-      '[1,2,3,{"4":5,"6":7}]'
+  Decoding JSON:
+  ```python
+  >>> import json
+  >>> obj = ['foo', {'bar': ['baz', None, 1.0, 2]}]
+  >>> json.loads('["foo", {"bar":["baz", null, 1.0, 2]}]') == obj
+  True
+  >>> json.loads('"\\\\"foo\\\\bar"') == '"foo\\x08ar'
+  True
+  >>> from io import StringIO
+  >>> io = StringIO('["streaming API"]')
+  >>> json.load(io)[0] == 'streaming API'
+  True
+  ```
 
-  Pretty printing::
+  Specializing JSON object decoding:
+  ```python
+  >>> import json
+  >>> def as_complex(dct):
+  ...     if '__complex__' in dct:
+  ...         return complex(dct['real'], dct['imag'])
+  ...     return dct
+  ...
+  >>> json.loads('{"__complex__": true, "real": 1, "imag": 2}',
+  ...     object_hook=as_complex)
+  (1+2j)
+  >>> from decimal import Decimal
+  >>> json.loads('1.1', parse_float=Decimal) == Decimal('1.1')
+  True
+  ```
 
-      >>> import json
-      >>> print(json.dumps({'4': 5, '6': 7}, sort_keys=True, indent=4))
-      {
-          "4": 5,
-          "6": 7
-      }
-
-  Decoding JSON::
-
-      >>> import json
-      >>> obj = ['foo', {'bar': ['baz', None, 1.0, 2]}]
-      >>> json.loads('["foo", {"bar":["baz", null, 1.0, 2]}]') == obj
-      True
-      >>> json.loads('"\\\\"foo\\\\bar"') == '"foo\\x08ar'
-      True
-      >>> from io import StringIO
-      >>> io = StringIO('["streaming API"]')
-      >>> json.load(io)[0] == 'streaming API'
-      True
-
-  Specializing JSON object decoding::
-
-      >>> import json
-      >>> def as_complex(dct):
-      ...     if '__complex__' in dct:
-      ...         return complex(dct['real'], dct['imag'])
-      ...     return dct
-      ...
-      >>> json.loads('{"__complex__": true, "real": 1, "imag": 2}',
-      ...     object_hook=as_complex)
-      (1+2j)
-      >>> from decimal import Decimal
-      >>> json.loads('1.1', parse_float=Decimal) == Decimal('1.1')
-      True
-
-  Specializing JSON object encoding::
-
-      >>> import json
-      >>> def encode_complex(obj):
-      ...     if isinstance(obj, complex):
-      ...         return [obj.real, obj.imag]
-      ...     raise TypeError(f'Object of type {obj.__class__.__name__} '
-      ...                     f'is not JSON serializable')
-      ...
-      >>> json.dumps(2 + 1j, default=encode_complex)
-      '[2.0, 1.0]'
-      >>> json.JSONEncoder(default=encode_complex).encode(2 + 1j)
-      '[2.0, 1.0]'
-      >>> ''.join(json.JSONEncoder(default=encode_complex).iterencode(2 + 1j))
-      '[2.0, 1.0]'
+  Specializing JSON object encoding:
+  ```python
+  >>> import json
+  >>> def encode_complex(obj):
+  ...     if isinstance(obj, complex):
+  ...         return [obj.real, obj.imag]
+  ...     raise TypeError(f'Object of type {obj.__class__.__name__} '
+  ...                     f'is not JSON serializable')
+  ...
+  >>> json.dumps(2 + 1j, default=encode_complex)
+  '[2.0, 1.0]'
+  >>> json.JSONEncoder(default=encode_complex).encode(2 + 1j)
+  '[2.0, 1.0]'
+  >>> ''.join(json.JSONEncoder(default=encode_complex).iterencode(2 + 1j))
+  '[2.0, 1.0]'
+  ```
 
 
-  Using json.tool from the shell to validate and pretty-print::
-
-      $ echo '{"json":"obj"}' | python -m json.tool
-      {
-          "json": "obj"
-      }
-      $ echo '{ 1.2:3.4}' | python -m json.tool
-      Expecting property name enclosed in double quotes: line 1 column 3 (char 2)
+  Using json.tool from the shell to validate and pretty-print:
+  ```python
+  $ echo '{"json":"obj"}' | python -m json.tool
+  {
+      "json": "obj"
+  }
+  $ echo '{ 1.2:3.4}' | python -m json.tool
+  Expecting property name enclosed in double quotes: line 1 column 3 (char 2)
+  ```
   """
 
   require SnakeBridge.Runtime
@@ -129,44 +134,64 @@ defmodule Json do
   end
 
   @doc """
-  Serialize ``obj`` to a JSON formatted ``str``.
+  Serialize `obj` to a JSON formatted `str`.
 
-  If ``skipkeys`` is true then ``dict`` keys that are not basic types
-  (``str``, ``int``, ``float``, ``bool``, ``None``) will be skipped
-  instead of raising a ``TypeError``.
+  If `skipkeys` is true then `dict` keys that are not basic types
+  (`str`, `int`, `float`, `bool`, `None`) will be skipped
+  instead of raising a `TypeError`.
 
-  If ``ensure_ascii`` is false, then the return value can contain non-ASCII
-  characters if they appear in strings contained in ``obj``. Otherwise, all
+  If `ensure_ascii` is false, then the return value can contain non-ASCII
+  characters if they appear in strings contained in `obj`. Otherwise, all
   such characters are escaped in JSON strings.
 
-  If ``check_circular`` is false, then the circular reference check
+  If `check_circular` is false, then the circular reference check
   for container types will be skipped and a circular reference will
-  result in an ``RecursionError`` (or worse).
+  result in an `RecursionError` (or worse).
 
-  If ``allow_nan`` is false, then it will be a ``ValueError`` to
-  serialize out of range ``float`` values (``nan``, ``inf``, ``-inf``) in
+  If `allow_nan` is false, then it will be a `ValueError` to
+  serialize out of range `float` values (`nan`, `inf`, `-inf`) in
   strict compliance of the JSON specification, instead of using the
-  JavaScript equivalents (``NaN``, ``Infinity``, ``-Infinity``).
+  JavaScript equivalents (`NaN`, `Infinity`, `-Infinity`).
 
-  If ``indent`` is a non-negative integer, then JSON array elements and
+  If `indent` is a non-negative integer, then JSON array elements and
   object members will be pretty-printed with that indent level. An indent
-  level of 0 will only insert newlines. ``None`` is the most compact
+  level of 0 will only insert newlines. `None` is the most compact
   representation.
 
-  If specified, ``separators`` should be an ``(item_separator, key_separator)``
-  tuple.  The default is ``(', ', ': ')`` if *indent* is ``None`` and
-  ``(',', ': ')`` otherwise.  To get the most compact JSON representation,
-  you should specify ``(',', ':')`` to eliminate whitespace.
+  If specified, `separators` should be an `(item_separator, key_separator)`
+  tuple.  The default is `(', ', ': ')` if *indent* is `None` and
+  `(',', ': ')` otherwise.  To get the most compact JSON representation,
+  you should specify `(',', ':')` to eliminate whitespace.
 
-  ``default(obj)`` is a function that should return a serializable version
+  `default(obj)` is a function that should return a serializable version
   of obj or raise TypeError. The default simply raises TypeError.
 
-  If *sort_keys* is true (default: ``False``), then the output of
+  If *sort_keys* is true (default: `False`), then the output of
   dictionaries will be sorted by key.
 
-  To use a custom ``JSONEncoder`` subclass (e.g. one that overrides the
-  ``.default()`` method to serialize additional types), specify it with
-  the ``cls`` kwarg; otherwise ``JSONEncoder`` is used.
+  To use a custom `JSONEncoder` subclass (e.g. one that overrides the
+  `.default()` method to serialize additional types), specify it with
+  the `cls` kwarg; otherwise `JSONEncoder` is used.
+
+  ## Arguments
+
+    * `obj`
+
+  ## Options
+
+    * `:skipkeys` Defaults to `False`.
+    * `:ensure_ascii` Defaults to `True`.
+    * `:check_circular` Defaults to `True`.
+    * `:allow_nan` Defaults to `True`.
+    * `:cls` Defaults to `None`.
+    * `:indent` Defaults to `None`.
+    * `:separators` Defaults to `None`.
+    * `:default` Defaults to `None`.
+    * `:sort_keys` Defaults to `False`.
+    * any other keyword is passed to Python as `**kw`
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  Wraps `json.dumps`.
   """
   @spec dumps(term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def dumps(obj) do

@@ -3,8 +3,7 @@
 
 defmodule Math do
   @moduledoc """
-  This module provides access to the mathematical functions
-  defined by the C standard.
+  This module provides access to the mathematical functions defined by the C standard.
   """
 
   require SnakeBridge.Runtime
@@ -38,6 +37,17 @@ defmodule Math do
   Return the logarithm of x to the given base.
 
   If the base not specified, returns the natural logarithm (base e) of x.
+
+  ## Arguments
+
+    * `x`
+    * `base` Optional, positional only. Defaults to `math.e`.
+
+  ## Options
+
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  Wraps `math.log`.
   """
   @spec log(term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def log(x) do
@@ -83,6 +93,9 @@ defmodule Math do
   end
 
   @doc """
+  The value of `math.pi`.
+
+  Wraps `math.pi`.
   """
   @spec pi() :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def pi() do
@@ -109,6 +122,16 @@ defmodule Math do
 
   @doc """
   Return the square root of x.
+
+  ## Arguments
+
+    * `x`
+
+  ## Options
+
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  Wraps `math.sqrt`.
   """
   @spec sqrt(term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def sqrt(x) do

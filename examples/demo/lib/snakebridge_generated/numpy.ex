@@ -3,8 +3,7 @@
 
 defmodule Numpy do
   @moduledoc """
-  NumPy
-  =====
+  NumPy =====
 
   Provides
     1. An array object of arbitrary homogeneous items
@@ -15,28 +14,31 @@ defmodule Numpy do
   ----------------------------
   Documentation is available in two forms: docstrings provided
   with the code, and a loose standing reference guide, available from
-  `the NumPy homepage <https://numpy.org>`_.
+  [the NumPy homepage](https://numpy.org).
 
   We recommend exploring the docstrings using
-  `IPython <https://ipython.org>`_, an advanced Python shell with
+  [IPython](https://ipython.org), an advanced Python shell with
   TAB-completion and introspection capabilities.  See below for further
   instructions.
 
-  The docstring examples assume that `numpy` has been imported as ``np``::
+  The docstring examples assume that `numpy` has been imported as `np`:
+  ```python
+  >>> import numpy as np
+  ```
 
-    >>> import numpy as np
+  Code snippets are indicated by three greater-than signs:
+  ```python
+  >>> x = 42
+  >>> x = x + 1
+  ```
 
-  Code snippets are indicated by three greater-than signs::
+  Use the built-in `help` function to view a function's docstring:
+  ```python
+  >>> help(np.sort)
+  ... # doctest: +SKIP
+  ```
 
-    >>> x = 42
-    >>> x = x + 1
-
-  Use the built-in ``help`` function to view a function's docstring::
-
-    >>> help(np.sort)
-    ... # doctest: +SKIP
-
-  For some objects, ``np.info(obj)`` may provide additional help.  This is
+  For some objects, `np.info(obj)` may provide additional help.  This is
   particularly true if you see the line "Help on ufunc object:" at the top
   of the help() page.  Ufuncs are implemented in C, not Python, for speed.
   The native Python help() does not know how to view their help, but our
@@ -72,20 +74,20 @@ defmodule Numpy do
   Viewing documentation using IPython
   -----------------------------------
 
-  Start IPython and import `numpy` usually under the alias ``np``: `import
-  numpy as np`.  Then, directly past or use the ``%cpaste`` magic to paste
+  Start IPython and import `numpy` usually under the alias `np`: `import
+  numpy as np`.  Then, directly past or use the `%cpaste` magic to paste
   examples into the shell.  To see which functions are available in `numpy`,
-  type ``np.<TAB>`` (where ``<TAB>`` refers to the TAB key), or use
-  ``np.*cos*?<ENTER>`` (where ``<ENTER>`` refers to the ENTER key) to narrow
+  type `np.<TAB>` (where `<TAB>` refers to the TAB key), or use
+  `np.*cos*?<ENTER>` (where `<ENTER>` refers to the ENTER key) to narrow
   down the list.  To view the docstring for a function, use
-  ``np.cos?<ENTER>`` (to view the docstring) and ``np.cos??<ENTER>`` (to view
+  `np.cos?<ENTER>` (to view the docstring) and `np.cos??<ENTER>` (to view
   the source code).
 
   Copies vs. in-place operation
   -----------------------------
   Most of the functions in `numpy` return a copy of the array argument
   (e.g., `np.sort`).  In-place versions of these functions are often
-  available as array methods, i.e. ``x = np.array([1,2,3]); x.sort()``.
+  available as array methods, i.e. `x = np.array([1,2,3]); x.sort()`.
   Exceptions to this rule are documented.
   """
 
@@ -123,57 +125,25 @@ defmodule Numpy do
   the flattened array by default, otherwise over the specified axis.
   `float64` intermediate and return values are used for integer inputs.
 
-  Parameters
-  ----------
-  a : array_like
-      Array containing numbers whose mean is desired. If `a` is not an
-      array, a conversion is attempted.
-  axis : None or int or tuple of ints, optional
-      Axis or axes along which the means are computed. The default is to
-      compute the mean of the flattened array.
+  ## Arguments
 
-      If this is a tuple of ints, a mean is performed over multiple axes,
-      instead of a single axis or all the axes as before.
-  dtype : data-type, optional
-      Type to use in computing the mean.  For integer inputs, the default
-      is `float64`; for floating point inputs, it is the same as the
-      input dtype.
-  out : ndarray, optional
-      Alternate output array in which to place the result.  The default
-      is ``None``; if provided, it must have the same shape as the
-      expected output, but the type will be cast if necessary.
-      See :ref:`ufuncs-output-type` for more details.
-      See :ref:`ufuncs-output-type` for more details.
+    * `a` (`array_like`) - Array containing numbers whose mean is desired. If `a` is not an array, a conversion is attempted.
 
-  keepdims : bool, optional
-      If this is set to True, the axes which are reduced are left
-      in the result as dimensions with size one. With this option,
-      the result will broadcast correctly against the input array.
+  ## Options
 
-      If the default value is passed, then `keepdims` will not be
-      passed through to the `mean` method of sub-classes of
-      `ndarray`, however any non-default value will be.  If the
-      sub-class' method does not implement `keepdims` any
-      exceptions will be raised.
+    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which the means are computed. The default is to compute the mean of the flattened array.  If this is a tuple of ints, a mean is performed over multiple axes, instead of a single axis or all the axes as before. Defaults to `None`. Also accepted as the next positional argument, `axis`.
+    * `:dtype` (`data-type, optional`) - Type to use in computing the mean.  For integer inputs, the default is `float64`; for floating point inputs, it is the same as the input dtype. Defaults to `None`. Also accepted as the next positional argument, `dtype`.
+    * `:out` (`ndarray, optional`) - Alternate output array in which to place the result.  The default is `None`; if provided, it must have the same shape as the expected output, but the type will be cast if necessary. See `ufuncs-output-type` for more details. See `ufuncs-output-type` for more details. Defaults to `None`. Also accepted as the next positional argument, `out`.
+    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.mean/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Defaults to `<no value>`. Also accepted as the next positional argument, `keepdims`.
+    * `:where` (`array_like of bool, optional`) - Elements to include in the mean. See `numpy.ufunc.reduce` for details.  Added in version 1.20.0. Defaults to `<no value>`.
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
 
-  where : array_like of bool, optional
-      Elements to include in the mean. See `~numpy.ufunc.reduce` for details.
+  ## Returns
 
-      .. versionadded:: 1.20.0
+    * `m` (`ndarray, see dtype parameter above`) - If `out=None`, returns a new array containing the mean values, otherwise a reference to the output array is returned.
 
-  Returns
-  -------
-  m : ndarray, see dtype parameter above
-      If `out=None`, returns a new array containing the mean values,
-      otherwise a reference to the output array is returned.
+  ## Notes
 
-  See Also
-  --------
-  average : Weighted average
-  std, var, nanmean, nanstd, nanvar
-
-  Notes
-  -----
   The arithmetic mean is the sum of the elements along the axis divided
   by the number of elements.
 
@@ -186,8 +156,9 @@ defmodule Numpy do
   By default, `float16` results are computed using `float32` intermediates
   for extra precision.
 
-  Examples
-  --------
+  ## Examples
+
+  ```python
   >>> import numpy as np
   >>> a = np.array([[1, 2], [3, 4]])
   >>> np.mean(a)
@@ -196,33 +167,53 @@ defmodule Numpy do
   array([2., 3.])
   >>> np.mean(a, axis=1)
   array([1.5, 3.5])
+  ```
 
-  In single precision, `mean` can be inaccurate:
+  In single precision, `Numpy.mean/1` can be inaccurate:
 
+  ```python
   >>> a = np.zeros((2, 512*512), dtype=np.float32)
   >>> a[0, :] = 1.0
   >>> a[1, :] = 0.1
   >>> np.mean(a)
   np.float32(0.54999924)
+  ```
 
   Computing the mean in float64 is more accurate:
 
+  ```python
   >>> np.mean(a, dtype=np.float64)
   0.55000000074505806 # may vary
+  ```
 
   Computing the mean in timedelta64 is available:
 
+  ```python
   >>> b = np.array([1, 3], dtype="timedelta64[D]")
   >>> np.mean(b)
   np.timedelta64(2,'D')
+  ```
 
   Specifying a where argument:
 
+  ```python
   >>> a = np.array([[5, 9, 13], [14, 10, 12], [11, 15, 19]])
   >>> np.mean(a)
   12.0
   >>> np.mean(a, where=[[True], [False], [False]])
   9.0
+  ```
+
+  ## See also
+
+    * `average` - Weighted average
+    * `Numpy.std/1`
+    * `var`
+    * `nanmean`
+    * `nanstd`
+    * `nanvar`
+
+  Wraps `numpy.mean`.
   """
   @spec mean(term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a) do
@@ -230,7 +221,8 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
-  @spec mean(term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(term(), nil | integer() | list(integer()) | tuple() | keyword()) ::
+          {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a], opts)
   end
@@ -240,7 +232,8 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
-  @spec mean(term(), term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(term(), nil | integer() | list(integer()) | tuple(), term()) ::
+          {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a, axis], opts)
   end
@@ -250,7 +243,8 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
-  @spec mean(term(), term(), term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(term(), nil | integer() | list(integer()) | tuple(), term(), term()) ::
+          {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a, axis, dtype], opts)
   end
@@ -260,8 +254,13 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
-  @spec mean(term(), term(), term(), term(), term()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(
+          term(),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          false | boolean() | true | 1 | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a, axis, dtype, out], opts)
   end
@@ -271,8 +270,14 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
-  @spec mean(term(), term(), term(), term(), term(), keyword()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(
+          term(),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          false | boolean() | true | 1,
+          keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, axis, dtype, out, keepdims, opts) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a, axis, dtype, out, keepdims], opts)
   end
@@ -284,7 +289,7 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/2`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term(), term()) :: term()
+  @spec mean!(term(), nil | integer() | list(integer()) | tuple() | keyword()) :: term()
   def mean!(a, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a], opts)
   end
@@ -294,7 +299,7 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/3`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term(), term(), term()) :: term()
+  @spec mean!(term(), nil | integer() | list(integer()) | tuple(), term()) :: term()
   def mean!(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a, axis], opts)
   end
@@ -304,7 +309,7 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/4`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term(), term(), term(), term()) :: term()
+  @spec mean!(term(), nil | integer() | list(integer()) | tuple(), term(), term()) :: term()
   def mean!(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a, axis, dtype], opts)
   end
@@ -314,7 +319,13 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/5`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term(), term(), term(), term(), term()) :: term()
+  @spec mean!(
+          term(),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          false | boolean() | true | 1 | keyword()
+        ) :: term()
   def mean!(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a, axis, dtype, out], opts)
   end
@@ -324,7 +335,14 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/6`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term(), term(), term(), term(), term(), keyword()) :: term()
+  @spec mean!(
+          term(),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          false | boolean() | true | 1,
+          keyword()
+        ) :: term()
   def mean!(a, axis, dtype, out, keepdims, opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a, axis, dtype, out, keepdims], opts)
   end
@@ -336,87 +354,45 @@ defmodule Numpy do
   of the array elements. The standard deviation is computed for the
   flattened array by default, otherwise over the specified axis.
 
-  Parameters
-  ----------
-  a : array_like
-      Calculate the standard deviation of these values.
-  axis : None or int or tuple of ints, optional
-      Axis or axes along which the standard deviation is computed. The
-      default is to compute the standard deviation of the flattened array.
-      If this is a tuple of ints, a standard deviation is performed over
-      multiple axes, instead of a single axis or all the axes as before.
-  dtype : dtype, optional
-      Type to use in computing the standard deviation. For arrays of
-      integer type the default is float64, for arrays of float types it is
-      the same as the array type.
-  out : ndarray, optional
-      Alternative output array in which to place the result. It must have
-      the same shape as the expected output but the type (of the calculated
-      values) will be cast if necessary.
-      See :ref:`ufuncs-output-type` for more details.
-  ddof : {int, float}, optional
-      Means Delta Degrees of Freedom.  The divisor used in calculations
-      is ``N - ddof``, where ``N`` represents the number of elements.
-      By default `ddof` is zero. See Notes for details about use of `ddof`.
-  keepdims : bool, optional
-      If this is set to True, the axes which are reduced are left
-      in the result as dimensions with size one. With this option,
-      the result will broadcast correctly against the input array.
+  ## Arguments
 
-      If the default value is passed, then `keepdims` will not be
-      passed through to the `std` method of sub-classes of
-      `ndarray`, however any non-default value will be.  If the
-      sub-class' method does not implement `keepdims` any
-      exceptions will be raised.
-  where : array_like of bool, optional
-      Elements to include in the standard deviation.
-      See `~numpy.ufunc.reduce` for details.
+    * `a` (`array_like`) - Calculate the standard deviation of these values.
 
-      .. versionadded:: 1.20.0
+  ## Options
 
-  mean : array_like, optional
-      Provide the mean to prevent its recalculation. The mean should have
-      a shape as if it was calculated with ``keepdims=True``.
-      The axis for the calculation of the mean should be the same as used in
-      the call to this std function.
+    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which the standard deviation is computed. The default is to compute the standard deviation of the flattened array. If this is a tuple of ints, a standard deviation is performed over multiple axes, instead of a single axis or all the axes as before. Defaults to `None`. Also accepted as the next positional argument, `axis`.
+    * `:dtype` (`dtype, optional`) - Type to use in computing the standard deviation. For arrays of integer type the default is float64, for arrays of float types it is the same as the array type. Defaults to `None`. Also accepted as the next positional argument, `dtype`.
+    * `:out` (`ndarray, optional`) - Alternative output array in which to place the result. It must have the same shape as the expected output but the type (of the calculated values) will be cast if necessary. See `ufuncs-output-type` for more details. Defaults to `None`. Also accepted as the next positional argument, `out`.
+    * `:ddof` (`{int, float}, optional`) - Means Delta Degrees of Freedom.  The divisor used in calculations is `N - ddof`, where `N` represents the number of elements. By default `ddof` is zero. See Notes for details about use of `ddof`. Defaults to `0`. Also accepted as the next positional argument, `ddof`.
+    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.std/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Defaults to `<no value>`. Also accepted as the next positional argument, `keepdims`.
+    * `:where` (`array_like of bool, optional`) - Elements to include in the standard deviation. See `numpy.ufunc.reduce` for details.  Added in version 1.20.0. Defaults to `<no value>`.
+    * `:mean` (`array_like, optional`) - Provide the mean to prevent its recalculation. The mean should have a shape as if it was calculated with `keepdims=True`. The axis for the calculation of the mean should be the same as used in the call to this std function.  Added in version 2.0.0. Defaults to `<no value>`.
+    * `:correction` (`{int, float}, optional`) - Array API compatible name for the `ddof` parameter. Only one of them can be provided at the same time.  Added in version 2.0.0. Defaults to `<no value>`.
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
 
-      .. versionadded:: 2.0.0
+  ## Returns
 
-  correction : {int, float}, optional
-      Array API compatible name for the ``ddof`` parameter. Only one of them
-      can be provided at the same time.
+    * `standard_deviation` (`ndarray, see dtype parameter above.`) - If `out` is None, return a new array containing the standard deviation, otherwise return a reference to the output array.
 
-      .. versionadded:: 2.0.0
+  ## Notes
 
-  Returns
-  -------
-  standard_deviation : ndarray, see dtype parameter above.
-      If `out` is None, return a new array containing the standard deviation,
-      otherwise return a reference to the output array.
-
-  See Also
-  --------
-  var, mean, nanmean, nanstd, nanvar
-  :ref:`ufuncs-output-type`
-
-  Notes
-  -----
   There are several common variants of the array standard deviation
   calculation. Assuming the input `a` is a one-dimensional NumPy array
-  and ``mean`` is either provided as an argument or computed as
-  ``a.mean()``, NumPy computes the standard deviation of an array as::
-
-      N = len(a)
-      d2 = abs(a - mean)**2  # abs is for complex `a`
-      var = d2.sum() / (N - ddof)  # note use of `ddof`
-      std = var**0.5
+  and `mean` is either provided as an argument or computed as
+  `a.mean()`, NumPy computes the standard deviation of an array as:
+  ```python
+  N = len(a)
+  d2 = abs(a - mean)**2  # abs is for complex `a`
+  var = d2.sum() / (N - ddof)  # note use of `ddof`
+  std = var**0.5
+  ```
 
   Different values of the argument `ddof` are useful in different
-  contexts. NumPy's default ``ddof=0`` corresponds with the expression:
+  contexts. NumPy's default `ddof=0` corresponds with the expression:
 
-  .. math::
-
-      \\sqrt{\\frac{\\sum_i{|a_i - \\bar{a}|^2 }}{N}}
+  ```math
+  \\sqrt{\\frac{\\sum_i{|a_i - \\bar{a}|^2 }}{N}}
+  ```
 
   which is sometimes called the "population standard deviation" in the field
   of statistics because it applies the definition of standard deviation to
@@ -425,22 +401,22 @@ defmodule Numpy do
   Many other libraries define the standard deviation of an array
   differently, e.g.:
 
-  .. math::
-
-      \\sqrt{\\frac{\\sum_i{|a_i - \\bar{a}|^2 }}{N - 1}}
+  ```math
+  \\sqrt{\\frac{\\sum_i{|a_i - \\bar{a}|^2 }}{N - 1}}
+  ```
 
   In statistics, the resulting quantity is sometimes called the "sample
   standard deviation" because if `a` is a random sample from a larger
   population, this calculation provides the square root of an unbiased
-  estimate of the variance of the population. The use of :math:`N-1` in the
+  estimate of the variance of the population. The use of `N-1` in the
   denominator is often called "Bessel's correction" because it corrects for
   bias (toward lower values) in the variance estimate introduced when the
   sample mean of `a` is used in place of the true mean of the population.
   The resulting estimate of the standard deviation is still biased, but less
   than it would have been without the correction. For this quantity, use
-  ``ddof=1``.
+  `ddof=1`.
 
-  Note that, for complex numbers, `std` takes the absolute
+  Note that, for complex numbers, `Numpy.std/1` takes the absolute
   value before squaring, so that the result is always real and nonnegative.
 
   For floating-point input, the standard deviation is computed using the same
@@ -449,8 +425,9 @@ defmodule Numpy do
   Specifying a higher-accuracy accumulator using the `dtype` keyword can
   alleviate this issue.
 
-  Examples
-  --------
+  ## Examples
+
+  ```python
   >>> import numpy as np
   >>> a = np.array([[1, 2], [3, 4]])
   >>> np.std(a)
@@ -459,30 +436,38 @@ defmodule Numpy do
   array([1.,  1.])
   >>> np.std(a, axis=1)
   array([0.5,  0.5])
+  ```
 
   In single precision, std() can be inaccurate:
 
+  ```python
   >>> a = np.zeros((2, 512*512), dtype=np.float32)
   >>> a[0, :] = 1.0
   >>> a[1, :] = 0.1
   >>> np.std(a)
   np.float32(0.45000005)
+  ```
 
   Computing the standard deviation in float64 is more accurate:
 
+  ```python
   >>> np.std(a, dtype=np.float64)
   0.44999999925494177 # may vary
+  ```
 
   Specifying a where argument:
 
+  ```python
   >>> a = np.array([[14, 8, 11, 10], [7, 9, 10, 11], [10, 15, 5, 10]])
   >>> np.std(a)
   2.614064523559687 # may vary
   >>> np.std(a, where=[[True], [True], [False]])
   2.0
+  ```
 
   Using the mean keyword to save computation time:
 
+  ```python
   >>> import numpy as np
   >>> from timeit import timeit
   >>> a = np.array([[14, 8, 11, 10], [7, 9, 10, 11], [10, 15, 5, 10]])
@@ -495,14 +480,29 @@ defmodule Numpy do
   >>> print(f'Percentage execution time saved {100*(t2-t1)/t2:.0f}%')
   #doctest: +SKIP
   Percentage execution time saved 30%
+  ```
+
+  ## See also
+
+    * `var`
+    * `Numpy.mean/1`
+    * `nanmean`
+    * `nanstd`
+    * `nanvar`
+
+  Wraps `numpy.std`.
   """
-  @spec std(term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec std(SnakeBridge.Ref.t() | number() | list(term())) ::
+          {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a], [])
   end
 
   @doc "Like `std/1`, with the next positional argument or keyword options."
-  @spec std(term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec std(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a], opts)
   end
@@ -512,7 +512,11 @@ defmodule Numpy do
   end
 
   @doc "Like `std/1`, with the next positional argument or keyword options."
-  @spec std(term(), term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec std(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a, axis], opts)
   end
@@ -522,7 +526,12 @@ defmodule Numpy do
   end
 
   @doc "Like `std/1`, with the next positional argument or keyword options."
-  @spec std(term(), term(), term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec std(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a, axis, dtype], opts)
   end
@@ -532,8 +541,13 @@ defmodule Numpy do
   end
 
   @doc "Like `std/1`, with the next positional argument or keyword options."
-  @spec std(term(), term(), term(), term(), term()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec std(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          number() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a, axis, dtype, out], opts)
   end
@@ -543,8 +557,14 @@ defmodule Numpy do
   end
 
   @doc "Like `std/1`, with the next positional argument or keyword options."
-  @spec std(term(), term(), term(), term(), term(), term()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec std(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          number(),
+          false | boolean() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, axis, dtype, out, ddof, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a, axis, dtype, out, ddof], opts)
   end
@@ -554,20 +574,30 @@ defmodule Numpy do
   end
 
   @doc "Like `std/1`, with the next positional argument or keyword options."
-  @spec std(term(), term(), term(), term(), term(), term(), keyword()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec std(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          number(),
+          false | boolean(),
+          keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, axis, dtype, out, ddof, keepdims, opts) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a, axis, dtype, out, ddof, keepdims], opts)
   end
 
   @doc "Like `std/1`, but returns the value or raises `SnakeBridge.Error`."
-  @spec std!(term()) :: term()
+  @spec std!(SnakeBridge.Ref.t() | number() | list(term())) :: term()
   def std!(a) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a], [])
   end
 
   @doc "Like `std/2`, but returns the value or raises `SnakeBridge.Error`."
-  @spec std!(term(), term()) :: term()
+  @spec std!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple() | keyword()
+        ) :: term()
   def std!(a, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a], opts)
   end
@@ -577,7 +607,11 @@ defmodule Numpy do
   end
 
   @doc "Like `std/3`, but returns the value or raises `SnakeBridge.Error`."
-  @spec std!(term(), term(), term()) :: term()
+  @spec std!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term()
+        ) :: term()
   def std!(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a, axis], opts)
   end
@@ -587,7 +621,12 @@ defmodule Numpy do
   end
 
   @doc "Like `std/4`, but returns the value or raises `SnakeBridge.Error`."
-  @spec std!(term(), term(), term(), term()) :: term()
+  @spec std!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term()
+        ) :: term()
   def std!(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a, axis, dtype], opts)
   end
@@ -597,7 +636,13 @@ defmodule Numpy do
   end
 
   @doc "Like `std/5`, but returns the value or raises `SnakeBridge.Error`."
-  @spec std!(term(), term(), term(), term(), term()) :: term()
+  @spec std!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          number() | keyword()
+        ) :: term()
   def std!(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a, axis, dtype, out], opts)
   end
@@ -607,7 +652,14 @@ defmodule Numpy do
   end
 
   @doc "Like `std/6`, but returns the value or raises `SnakeBridge.Error`."
-  @spec std!(term(), term(), term(), term(), term(), term()) :: term()
+  @spec std!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          number(),
+          false | boolean() | keyword()
+        ) :: term()
   def std!(a, axis, dtype, out, ddof, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a, axis, dtype, out, ddof], opts)
   end
@@ -617,7 +669,15 @@ defmodule Numpy do
   end
 
   @doc "Like `std/7`, but returns the value or raises `SnakeBridge.Error`."
-  @spec std!(term(), term(), term(), term(), term(), term(), keyword()) :: term()
+  @spec std!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          term(),
+          term(),
+          number(),
+          false | boolean(),
+          keyword()
+        ) :: term()
   def std!(a, axis, dtype, out, ddof, keepdims, opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a, axis, dtype, out, ddof, keepdims], opts)
   end
@@ -625,8 +685,7 @@ end
 
 defmodule Numpy.Linalg do
   @moduledoc """
-  ``numpy.linalg``
-  ================
+  `numpy.linalg` ================
 
   The NumPy linear algebra functions rely on BLAS and LAPACK to provide efficient
   low level implementations of standard linear algebra algorithms. Those
@@ -642,9 +701,9 @@ defmodule Numpy.Linalg do
   - threadpoolctl: https://github.com/joblib/threadpoolctl
 
   Please note that the most-used linear algebra functions in NumPy are present in
-  the main ``numpy`` namespace rather than in ``numpy.linalg``.  There are:
-  ``dot``, ``vdot``, ``inner``, ``outer``, ``matmul``, ``tensordot``, ``einsum``,
-  ``einsum_path`` and ``kron``.
+  the main `numpy` namespace rather than in `numpy.linalg`.  There are:
+  `dot`, `vdot`, `inner`, `outer`, `matmul`, `tensordot`, `einsum`,
+  `einsum_path` and `kron`.
 
   Functions present in numpy.linalg are listed below.
 
@@ -741,43 +800,31 @@ defmodule Numpy.Linalg do
 
   This function is able to return one of eight different matrix norms,
   or one of an infinite number of vector norms (described below), depending
-  on the value of the ``ord`` parameter.
+  on the value of the `ord` parameter.
 
-  Parameters
-  ----------
-  x : array_like
-      Input array.  If `axis` is None, `x` must be 1-D or 2-D, unless `ord`
-      is None. If both `axis` and `ord` are None, the 2-norm of
-      ``x.ravel`` will be returned.
-  ord : {int, float, inf, -inf, 'fro', 'nuc'}, optional
-      Order of the norm (see table under ``Notes`` for what values are
-      supported for matrices and vectors respectively). inf means numpy's
-      `inf` object. The default is None.
-  axis : {None, int, 2-tuple of ints}, optional.
-      If `axis` is an integer, it specifies the axis of `x` along which to
-      compute the vector norms.  If `axis` is a 2-tuple, it specifies the
-      axes that hold 2-D matrices, and the matrix norms of these matrices
-      are computed.  If `axis` is None then either a vector norm (when `x`
-      is 1-D) or a matrix norm (when `x` is 2-D) is returned. The default
-      is None.
+  ## Arguments
 
-  keepdims : bool, optional
-      If this is set to True, the axes which are normed over are left in the
-      result as dimensions with size one.  With this option the result will
-      broadcast correctly against the original `x`.
+    * `x` (`array_like`) - Input array.  If `axis` is None, `x` must be 1-D or 2-D, unless `ord` is None. If both `axis` and `ord` are None, the 2-norm of `x.ravel` will be returned.
 
-  Returns
-  -------
-  n : float or ndarray
-      Norm of the matrix or vector(s).
+  ## Options
 
-  See Also
-  --------
-  scipy.linalg.norm : Similar function in SciPy.
+    * `:ord` (`{int, float, inf, -inf, 'fro', 'nuc'}, optional`) - Order of the norm (see table under `Notes` for what values are supported for matrices and vectors respectively). inf means numpy's `inf` object. The default is None. Defaults to `None`. Also accepted as the next positional argument, `ord`.
+    * `:axis` (`{None, int, 2-tuple of ints}, optional.`) - If `axis` is an integer, it specifies the axis of `x` along which to compute the vector norms.  If `axis` is a 2-tuple, it specifies the axes that hold 2-D matrices, and the matrix norms of these matrices are computed.  If `axis` is None then either a vector norm (when `x` is 1-D) or a matrix norm (when `x` is 2-D) is returned. The default is None. Defaults to `None`. Also accepted as the next positional argument, `axis`.
+    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are normed over are left in the result as dimensions with size one.  With this option the result will broadcast correctly against the original `x`. Defaults to `False`. Also accepted as the next positional argument, `keepdims`.
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
 
-  Notes
-  -----
-  For values of ``ord < 1``, the result is, strictly speaking, not a
+  ## Returns
+
+    * `n` (`float or ndarray`) - Norm of the matrix or vector(s).
+
+  ## References
+
+  .. [1] G. H. Golub and C. F. Van Loan, *Matrix Computations*,
+         Baltimore, MD, Johns Hopkins University Press, 1985, pg. 15
+
+  ## Notes
+
+  For values of `ord < 1`, the result is, strictly speaking, not a
   mathematical 'norm', but it may still be useful for various numerical
   purposes.
 
@@ -801,21 +848,16 @@ defmodule Numpy.Linalg do
 
   The Frobenius norm is given by [1]_:
 
-  :math:`||A||_F = [\\sum_{i,j} abs(a_{i,j})^2]^{1/2}`
+  `||A||_F = [\\sum_{i,j} abs(a_{i,j})^2]^{1/2}`
 
   The nuclear norm is the sum of the singular values.
 
   Both the Frobenius and nuclear norm orders are only defined for
-  matrices and raise a ValueError when ``x.ndim != 2``.
+  matrices and raise a ValueError when `x.ndim != 2`.
 
-  References
-  ----------
-  .. [1] G. H. Golub and C. F. Van Loan, *Matrix Computations*,
-         Baltimore, MD, Johns Hopkins University Press, 1985, pg. 15
+  ## Examples
 
-  Examples
-  --------
-
+  ```python
   >>> import numpy as np
   >>> from numpy import linalg as LA
   >>> a = np.arange(9) - 4
@@ -824,9 +866,11 @@ defmodule Numpy.Linalg do
   >>> b = a.reshape((3, 3))
   >>> b
   array([[-4, -3, -2],
-         [-1,  0,  1],
-         [ 2,  3,  4]])
+  [-1,  0,  1],
+  [ 2,  3,  4]])
+  ```
 
+  ```python
   >>> LA.norm(a)
   7.745966692414834
   >>> LA.norm(b)
@@ -841,7 +885,9 @@ defmodule Numpy.Linalg do
   0.0
   >>> LA.norm(b, -np.inf)
   2.0
+  ```
 
+  ```python
   >>> LA.norm(a, 1)
   20.0
   >>> LA.norm(b, 1)
@@ -854,7 +900,9 @@ defmodule Numpy.Linalg do
   7.745966692414834
   >>> LA.norm(b, 2)
   7.3484692283495345
+  ```
 
+  ```python
   >>> LA.norm(a, -2)
   0.0
   >>> LA.norm(b, -2)
@@ -863,9 +911,11 @@ defmodule Numpy.Linalg do
   5.8480354764257312 # may vary
   >>> LA.norm(a, -3)
   0.0
+  ```
 
   Using the `axis` argument to compute vector norms:
 
+  ```python
   >>> c = np.array([[ 1, 2, 3],
   ...               [-1, 1, 4]])
   >>> LA.norm(c, axis=0)
@@ -874,22 +924,35 @@ defmodule Numpy.Linalg do
   array([ 3.74165739,  4.24264069])
   >>> LA.norm(c, ord=1, axis=1)
   array([ 6.,  6.])
+  ```
 
   Using the `axis` argument to compute matrix norms:
 
+  ```python
   >>> m = np.arange(8).reshape(2,2,2)
   >>> LA.norm(m, axis=(1,2))
   array([  3.74165739,  11.22497216])
   >>> LA.norm(m[0, :, :]), LA.norm(m[1, :, :])
   (3.7416573867739413, 11.224972160321824)
+  ```
+
+  ## See also
+
+    * `scipy.linalg.norm` - Similar function in SciPy.
+
+  Wraps `numpy.linalg.norm`.
   """
-  @spec norm(term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec norm(SnakeBridge.Ref.t() | number() | list(term())) ::
+          {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def norm(x) do
     SnakeBridge.Runtime.call(__MODULE__, "norm", [x], [])
   end
 
   @doc "Like `norm/1`, with the next positional argument or keyword options."
-  @spec norm(term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec norm(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          number() | :fro | String.t() | :nuc | nil | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def norm(x, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "norm", [x], opts)
   end
@@ -899,7 +962,11 @@ defmodule Numpy.Linalg do
   end
 
   @doc "Like `norm/1`, with the next positional argument or keyword options."
-  @spec norm(term(), term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec norm(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          number() | :fro | String.t() | :nuc | nil,
+          nil | integer() | list(integer()) | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def norm(x, ord, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "norm", [x, ord], opts)
   end
@@ -909,7 +976,12 @@ defmodule Numpy.Linalg do
   end
 
   @doc "Like `norm/1`, with the next positional argument or keyword options."
-  @spec norm(term(), term(), term(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec norm(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          number() | :fro | String.t() | :nuc | nil,
+          nil | integer() | list(integer()),
+          false | boolean() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def norm(x, ord, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "norm", [x, ord, axis], opts)
   end
@@ -919,20 +991,28 @@ defmodule Numpy.Linalg do
   end
 
   @doc "Like `norm/1`, with the next positional argument or keyword options."
-  @spec norm(term(), term(), term(), term(), keyword()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec norm(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          number() | :fro | String.t() | :nuc | nil,
+          nil | integer() | list(integer()),
+          false | boolean(),
+          keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def norm(x, ord, axis, keepdims, opts) do
     SnakeBridge.Runtime.call(__MODULE__, "norm", [x, ord, axis, keepdims], opts)
   end
 
   @doc "Like `norm/1`, but returns the value or raises `SnakeBridge.Error`."
-  @spec norm!(term()) :: term()
+  @spec norm!(SnakeBridge.Ref.t() | number() | list(term())) :: term()
   def norm!(x) do
     SnakeBridge.Runtime.call!(__MODULE__, "norm", [x], [])
   end
 
   @doc "Like `norm/2`, but returns the value or raises `SnakeBridge.Error`."
-  @spec norm!(term(), term()) :: term()
+  @spec norm!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          number() | :fro | String.t() | :nuc | nil | keyword()
+        ) :: term()
   def norm!(x, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "norm", [x], opts)
   end
@@ -942,7 +1022,11 @@ defmodule Numpy.Linalg do
   end
 
   @doc "Like `norm/3`, but returns the value or raises `SnakeBridge.Error`."
-  @spec norm!(term(), term(), term()) :: term()
+  @spec norm!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          number() | :fro | String.t() | :nuc | nil,
+          nil | integer() | list(integer()) | keyword()
+        ) :: term()
   def norm!(x, ord, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "norm", [x, ord], opts)
   end
@@ -952,7 +1036,12 @@ defmodule Numpy.Linalg do
   end
 
   @doc "Like `norm/4`, but returns the value or raises `SnakeBridge.Error`."
-  @spec norm!(term(), term(), term(), term()) :: term()
+  @spec norm!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          number() | :fro | String.t() | :nuc | nil,
+          nil | integer() | list(integer()),
+          false | boolean() | keyword()
+        ) :: term()
   def norm!(x, ord, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "norm", [x, ord, axis], opts)
   end
@@ -962,7 +1051,13 @@ defmodule Numpy.Linalg do
   end
 
   @doc "Like `norm/5`, but returns the value or raises `SnakeBridge.Error`."
-  @spec norm!(term(), term(), term(), term(), keyword()) :: term()
+  @spec norm!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          number() | :fro | String.t() | :nuc | nil,
+          nil | integer() | list(integer()),
+          false | boolean(),
+          keyword()
+        ) :: term()
   def norm!(x, ord, axis, keepdims, opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "norm", [x, ord, axis, keepdims], opts)
   end

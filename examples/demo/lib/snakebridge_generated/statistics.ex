@@ -29,22 +29,28 @@ defmodule Stats do
 
   Calculate the arithmetic mean ("the average") of data:
 
+  ```python
   >>> mean([-1.0, 2.5, 3.25, 5.75])
   2.625
+  ```
 
 
   Calculate the standard median of discrete data:
 
+  ```python
   >>> median([2, 3, 4, 5])
   3.5
+  ```
 
 
   Calculate the median, or 50th percentile, of data grouped into class intervals
   centred on the data values provided. E.g. if your data points are rounded to
   the nearest whole number:
 
+  ```python
   >>> median_grouped([2, 2, 3, 3, 3, 4])  #doctest: +ELLIPSIS
   2.8333333333...
+  ```
 
   This should be interpreted in this way: you have two data points in the class
   interval 1.5-2.5, three data points in the class interval 2.5-3.5, and one in
@@ -65,16 +71,20 @@ defmodule Stats do
 
   Calculate the standard deviation of sample data:
 
+  ```python
   >>> stdev([2.5, 3.25, 5.5, 11.25, 11.75])  #doctest: +ELLIPSIS
   4.38961843444...
+  ```
 
   If you have previously calculated the mean, you can pass it as the optional
   second argument to the four "spread" functions to avoid recalculating it:
 
+  ```python
   >>> data = [1, 2, 2, 4, 4, 4, 5, 6]
   >>> mu = mean(data)
   >>> pvariance(data, mu)
   2.5
+  ```
 
 
   Statistics for relations between two inputs
@@ -91,6 +101,7 @@ defmodule Stats do
   Calculate covariance, Pearson's correlation, and simple linear regression
   for two inputs:
 
+  ```python
   >>> x = [1, 2, 3, 4, 5, 6, 7, 8, 9]
   >>> y = [1, 2, 3, 1, 2, 3, 1, 2, 3]
   >>> covariance(x, y)
@@ -99,6 +110,7 @@ defmodule Stats do
   0.31622776601...
   >>> linear_regression(x, y)  #doctest:
   LinearRegression(slope=0.1, intercept=1.5)
+  ```
 
 
   Exceptions
@@ -141,10 +153,22 @@ defmodule Stats do
   When the number of data points is even, the median is interpolated by
   taking the average of the two middle values:
 
+  ```python
   >>> median([1, 3, 5])
   3
   >>> median([1, 3, 5, 7])
   4.0
+  ```
+
+  ## Arguments
+
+    * `data`
+
+  ## Options
+
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  Wraps `statistics.median`.
   """
   @spec median(term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def median(data) do

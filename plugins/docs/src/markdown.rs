@@ -1,0 +1,488 @@
+//! Parsed docstrings as ExDoc Markdown, written for the Elixir caller: arguments and options
+//! carry the wrapper's names, `>>>` examples become fenced Python, reST roles and math become
+//! code, and references to other generated functions become Elixir references ExDoc links.
+
+use std::collections::BTreeMap;
+
+use snakebridge_pdk::docs::{Param, ParamKind, Symbol, SymbolKind};
+
+use crate::docstring::{Docstring, Item, parse};
+
+/// Python names → the Elixir function ExDoc links: `numpy.std` and `std` → `Numpy.std/1`.
+pub(crate) type Refs = BTreeMap<String, String>;
+
+pub(crate) fn refs(symbols: &[Symbol]) -> Refs {
+    let mut refs = Refs::new();
+    let mut short: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for symbol in symbols {
+        if matches!(symbol.kind, SymbolKind::Constructor) {
+            continue;
+        }
+        let target = format!(
+            "{}.{}/{}",
+            symbol.elixir_module, symbol.elixir_name, symbol.arity.min
+        );
+        refs.insert(
+            format!("{}.{}", symbol.python_module, symbol.python_name),
+            target.clone(),
+        );
+        let last = symbol
+            .python_name
+            .rsplit('.')
+            .next()
+            .unwrap_or(&symbol.python_name)
+            .to_string();
+        short.entry(last).or_default().push(target);
+    }
+    for (name, targets) in short {
+        if let [only] = targets.as_slice() {
+            refs.entry(name).or_insert_with(|| only.clone());
+        }
+    }
+    refs
+}
+
+/// A reference's Elixir target, trying the name as written and without its leading module.
+fn resolve<'a>(refs: &'a Refs, target: &str) -> Option<&'a String> {
+    let target = target.trim_start_matches(['~', '!', '.']);
+    refs.get(target).or_else(|| {
+        let mut parts = target.splitn(2, '.');
+        parts.next();
+        parts.next().and_then(|rest| refs.get(rest))
+    })
+}
+
+/// Inline reST in one line: roles, ``literals`` and `text <url>`_ links.
+pub(crate) fn inline(line: &str, refs: &Refs) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find(['`', ':']) {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        if let Some(after) = from.strip_prefix("``")
+            && let Some(end) = after.find("``")
+        {
+            out.push('`');
+            out.push_str(&after[..end]);
+            out.push('`');
+            rest = &after[end + 2..];
+            continue;
+        }
+        if let Some(role_text) = from.strip_prefix(':')
+            && let Some(role_end) = role_text.find(":`")
+            && role_text[..role_end]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '_')
+            && let Some(close) = role_text[role_end + 2..].find('`')
+        {
+            let role = &role_text[..role_end];
+            let target = &role_text[role_end + 2..role_end + 2 + close];
+            // `:func:`title <target>`` names its target last.
+            let name = target
+                .rsplit_once('<')
+                .map_or(target, |(_, t)| t.trim_end_matches('>'))
+                .trim();
+            let shown = match resolve(refs, name).filter(|_| role != "math") {
+                Some(elixir) => elixir.clone(),
+                None => name.trim_start_matches(['~', '!']).to_string(),
+            };
+            out.push('`');
+            out.push_str(&shown);
+            out.push('`');
+            rest = &role_text[role_end + 2 + close + 1..];
+            continue;
+        }
+        if let Some(after) = from.strip_prefix('`')
+            && let Some(end) = after.find("`_")
+            && let Some((text, url)) = after[..end].rsplit_once('<')
+        {
+            out.push_str(&format!("[{}]({})", text.trim(), url.trim_end_matches('>')));
+            rest = &after[end + 2..];
+            continue;
+        }
+        // reST's default role, `name`: a reference when it names a generated function.
+        if let Some(after) = from.strip_prefix('`')
+            && let Some(end) = after.find('`')
+            && !after[..end].contains(' ')
+            && end > 0
+        {
+            let name = &after[..end];
+            let shown = resolve(refs, name)
+                .cloned()
+                .unwrap_or_else(|| name.trim_start_matches(['~', '!']).to_string());
+            out.push('`');
+            out.push_str(&shown);
+            out.push('`');
+            rest = &after[end + 1..];
+            continue;
+        }
+        out.push_str(&from[..1]);
+        rest = &from[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Free text to Markdown: `>>>` sessions and reST literal blocks become fenced code, `.. math::`
+/// a math block, notes and warnings quotes, and the rest goes through `inline`.
+pub(crate) fn blocks(text: &str, refs: &Refs) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim_start();
+        if trimmed.starts_with(">>>") {
+            out.push("```python".into());
+            while i < lines.len() && !lines[i].trim().is_empty() {
+                out.push(lines[i].trim_start().to_string());
+                i += 1;
+            }
+            out.push("```".into());
+            continue;
+        }
+        let directive = trimmed.strip_prefix(".. ").and_then(|d| d.split_once("::"));
+        let literal = trimmed.ends_with("::") && !trimmed.starts_with(".. ");
+        if directive.is_some() || literal {
+            let indent = line.len() - trimmed.len();
+            let (name, argument) = directive.map_or(("", ""), |(n, a)| (n.trim(), a.trim()));
+            if literal {
+                out.push(inline(trimmed.trim_end_matches(':').trim_end(), refs) + ":");
+            }
+            i += 1;
+            let mut body = Vec::new();
+            while i < lines.len()
+                && (lines[i].trim().is_empty()
+                    || lines[i].len() - lines[i].trim_start().len() > indent)
+            {
+                body.push(lines[i]);
+                i += 1;
+            }
+            // Blank lines after the block separate it from what follows; give them back.
+            while body.last().is_some_and(|l| l.trim().is_empty()) {
+                body.pop();
+                i -= 1;
+            }
+            let body = dedent(&body);
+            match name {
+                "math" => out.push(format!(
+                    "```math\n{}\n```",
+                    if body.is_empty() { argument } else { &body }
+                )),
+                "note" | "warning" | "seealso" | "tip" | "important" | "versionadded"
+                | "versionchanged" => {
+                    let title = format!("{}{}", name[..1].to_uppercase(), &name[1..]);
+                    let text = [argument, &body]
+                        .iter()
+                        .filter(|s| !s.is_empty())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    out.push(format!(
+                        "> **{title}:** {}",
+                        inline(&text.replace('\n', " "), refs)
+                    ));
+                }
+                "code-block" | "code" | "sourcecode" | "" => {
+                    let language = if argument.is_empty() {
+                        "python"
+                    } else {
+                        argument
+                    };
+                    out.push(format!("```{language}\n{body}\n```"));
+                }
+                _ => out.push(inline(&body, refs)),
+            }
+            continue;
+        }
+        out.push(inline(line, refs));
+        i += 1;
+    }
+    out.join("\n")
+}
+
+fn dedent(lines: &[&str]) -> String {
+    let min = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| l.get(min..).unwrap_or("").trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_matches('\n')
+        .to_string()
+}
+
+/// Markdown for a module or class docstring.
+pub(crate) fn module(doc: &str, fallback: &str, refs: &Refs) -> String {
+    let parsed = parse(doc);
+    let mut out = Vec::new();
+    out.push(if parsed.summary.is_empty() {
+        fallback.to_string()
+    } else {
+        inline(&parsed.summary, refs)
+    });
+    push_text(&mut out, &parsed.description, refs);
+    push_common(&mut out, &parsed, refs);
+    out.join("\n\n")
+}
+
+fn push_text(out: &mut Vec<String>, text: &str, refs: &Refs) {
+    if !text.trim().is_empty() {
+        out.push(balanced(blocks(text, refs)));
+    }
+}
+
+/// Closes a code fence the docstring left open, so it cannot swallow the sections after it.
+fn balanced(mut markdown: String) -> String {
+    let fences = markdown
+        .lines()
+        .filter(|line| line.trim_start().starts_with("```"))
+        .count();
+    if fences % 2 == 1 {
+        markdown.push_str("\n```");
+    }
+    markdown
+}
+
+fn push_section(out: &mut Vec<String>, title: &str, body: String) {
+    if !body.trim().is_empty() {
+        out.push(format!("## {title}\n\n{body}"));
+    }
+}
+
+/// One-line prose for a list item: inline markup converted, version directives as sentences.
+fn prose(text: &str, refs: &Refs) -> String {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        let sentence = [
+            ("versionadded", "Added in version"),
+            ("versionchanged", "Changed in version"),
+            ("deprecated", "Deprecated since version"),
+        ]
+        .iter()
+        .find_map(|(directive, words)| {
+            trimmed
+                .strip_prefix(&format!(".. {directive}::"))
+                .map(|rest| format!("{words} {}.", rest.trim()))
+        });
+        out.push(sentence.unwrap_or_else(|| trimmed.to_string()));
+    }
+    inline(&out.join(" "), refs)
+}
+
+fn item_line(name: &str, kind: &str, description: &str, refs: &Refs) -> String {
+    let mut line = format!("  * {name}");
+    if !kind.is_empty() {
+        line += &format!(" (`{}`)", kind.replace('`', ""));
+    }
+    let description = prose(description, refs);
+    if !description.trim().is_empty() {
+        line += &format!(" - {}", description.trim());
+    }
+    line
+}
+
+fn items(list: &[Item], refs: &Refs) -> String {
+    list.iter()
+        .map(|item| {
+            if item.name.is_empty() {
+                // A bare type, as Returns and Raises often have.
+                return item_line(
+                    &format!("`{}`", item.kind.replace('`', "")),
+                    "",
+                    &item.description,
+                    refs,
+                );
+            }
+            item_line(
+                &format!("`{}`", item.name.replace('`', "")),
+                &item.kind,
+                &item.description,
+                refs,
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn push_common(out: &mut Vec<String>, doc: &Docstring, refs: &Refs) {
+    push_section(out, "Returns", items(&doc.returns, refs));
+    push_section(out, "Yields", items(&doc.yields, refs));
+    push_section(out, "Raises", items(&doc.raises, refs));
+    for (title, text) in &doc.other {
+        push_section(out, title, balanced(blocks(text, refs)));
+    }
+    push_section(out, "Notes", balanced(blocks(&doc.notes, refs)));
+    push_section(out, "Examples", balanced(blocks(&doc.examples, refs)));
+    let see_also: Vec<String> = doc
+        .see_also
+        .iter()
+        .map(|item| {
+            let name = resolve(refs, &item.name)
+                .cloned()
+                .unwrap_or_else(|| item.name.clone());
+            item_line(
+                &format!("`{}`", name.replace('`', "")),
+                "",
+                &item.description,
+                refs,
+            )
+        })
+        .collect();
+    push_section(out, "See also", see_also.join("\n"));
+}
+
+/// What a parameter's docs say, matching `x1, x2` and `*args` style names too.
+fn described<'a>(doc: &'a Docstring, param: &Param) -> Option<&'a Item> {
+    doc.params.iter().find(|item| {
+        item.name
+            .split(',')
+            .map(|n| n.trim().trim_start_matches('*'))
+            .any(|n| n == param.python_name)
+    })
+}
+
+/// Markdown for a wrapper: the docstring, then its arguments and options under the names the
+/// Elixir caller uses.
+pub(crate) fn symbol(symbol: &Symbol, refs: &Refs) -> String {
+    let doc = parse(&symbol.doc);
+    let mut out = Vec::new();
+    let python = format!("{}.{}", symbol.python_module, symbol.python_name);
+    out.push(if doc.summary.is_empty() {
+        match symbol.kind {
+            SymbolKind::Constructor => format!("Creates a `{python}`."),
+            SymbolKind::Property => format!("Reads the `{}` attribute.", symbol.python_name),
+            SymbolKind::Constant => format!("The value of `{python}`."),
+            _ => format!("Calls `{python}`."),
+        }
+    } else {
+        inline(&doc.summary, refs)
+    });
+    if let Some(deprecated) = &doc.deprecated {
+        out.push(format!("> **Deprecated:** {}", inline(deprecated, refs)));
+    }
+    push_text(&mut out, &doc.description, refs);
+
+    let mut arguments = Vec::new();
+    let mut options = Vec::new();
+    if matches!(symbol.kind, SymbolKind::Method | SymbolKind::Property) {
+        arguments.push(
+            "  * `ref` - the Python object, as returned by `new` or another call".to_string(),
+        );
+    }
+    for param in &symbol.signature.params {
+        let item = described(&doc, param);
+        let kind = item.map_or("", |i| i.kind.as_str());
+        let text = item.map_or("", |i| i.description.as_str());
+        let default = param
+            .default
+            .as_ref()
+            .map(|d| format!(" Defaults to `{}`.", d.replace('`', "")))
+            .unwrap_or_default();
+        match param.kind {
+            ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword
+                if param.default.is_none() =>
+            {
+                arguments.push(item_line(
+                    &format!("`{}`", param.elixir_name),
+                    kind,
+                    text,
+                    refs,
+                ));
+            }
+            ParamKind::PositionalOnly => {
+                let line = item_line(&format!("`{}`", param.elixir_name), kind, text, refs);
+                arguments.push(format!("{line} Optional, positional only.{default}"));
+            }
+            ParamKind::PositionalOrKeyword | ParamKind::KeywordOnly => {
+                let line = item_line(&format!("`:{}`", param.python_name), kind, text, refs);
+                let positional = if param.kind == ParamKind::PositionalOrKeyword {
+                    format!(
+                        " Also accepted as the next positional argument, `{}`.",
+                        param.elixir_name
+                    )
+                } else {
+                    String::new()
+                };
+                options.push(format!("{line}{default}{positional}"));
+            }
+            ParamKind::VarPositional => {
+                let line = item_line(
+                    &format!("`{}1`, `{}2`, ...", param.elixir_name, param.elixir_name),
+                    kind,
+                    text,
+                    refs,
+                );
+                arguments.push(format!(
+                    "{line} Any number of further positional arguments."
+                ));
+            }
+            ParamKind::VarKeyword => {
+                options.push(format!(
+                    "  * any other keyword is passed to Python as `**{}`",
+                    param.python_name
+                ));
+            }
+        }
+    }
+    if !matches!(symbol.kind, SymbolKind::Property | SymbolKind::Constant) || !options.is_empty() {
+        options.push(
+            "  * `:__runtime__` - options for the runtime itself, such as `timeout:`".to_string(),
+        );
+    }
+    push_section(&mut out, "Arguments", arguments.join("\n"));
+    push_section(&mut out, "Options", options.join("\n"));
+    push_common(&mut out, &doc, refs);
+    out.push(format!("Wraps `{python}`."));
+    out.join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs() -> Refs {
+        let mut refs = Refs::new();
+        refs.insert("numpy.std".into(), "Numpy.std/1".into());
+        refs.insert("std".into(), "Numpy.std/1".into());
+        refs
+    }
+
+    #[test]
+    fn roles_literals_and_links() {
+        assert_eq!(
+            inline("see :func:`numpy.std` and :func:`~numpy.std`", &refs()),
+            "see `Numpy.std/1` and `Numpy.std/1`"
+        );
+        assert_eq!(
+            inline("use ``axis=0`` or :class:`Foo`", &refs()),
+            "use `axis=0` or `Foo`"
+        );
+        assert_eq!(inline(":math:`x^2` here", &refs()), "`x^2` here");
+        assert_eq!(
+            inline("`NumPy <https://numpy.org>`_", &refs()),
+            "[NumPy](https://numpy.org)"
+        );
+        assert_eq!(inline("a: b and `c`", &refs()), "a: b and `c`");
+        assert_eq!(
+            inline("see `~numpy.std` and `other`", &refs()),
+            "see `Numpy.std/1` and `other`"
+        );
+    }
+
+    #[test]
+    fn examples_and_directives_become_blocks() {
+        let text =
+            "Intro.\n\n>>> x = 1\n>>> x\n1\n\n.. math::\n\n   x^2 + y^2\n\n.. note:: Careful.\n";
+        assert_eq!(
+            blocks(text, &refs()),
+            "Intro.\n\n```python\n>>> x = 1\n>>> x\n1\n```\n\n```math\nx^2 + y^2\n```\n\n> **Note:** Careful."
+        );
+    }
+}
