@@ -188,12 +188,33 @@ pub fn assert_compiles_and_is_formatted(files: &[(String, String)]) {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(
-        format.status.success(),
-        "generated code is not `mix format`ted:\n{}{}",
-        String::from_utf8_lossy(&format.stdout),
-        String::from_utf8_lossy(&format.stderr)
-    );
+    if !format.status.success() {
+        // Show what the formatter would change.
+        let before: Vec<String> = paths
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        Command::new("mix")
+            .arg("format")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let mut report = String::new();
+        for (path, before) in paths.iter().zip(&before) {
+            let after = std::fs::read_to_string(path).unwrap();
+            let diff = similar::TextDiff::from_lines(before.as_str(), after.as_str());
+            report += &diff
+                .unified_diff()
+                .context_radius(3)
+                .header("generated", "mix format")
+                .to_string();
+        }
+        let lines: Vec<&str> = report.lines().take(120).collect();
+        panic!(
+            "generated code is not `mix format`ted:\n{}",
+            lines.join("\n")
+        );
+    }
     let runtime: Vec<PathBuf> = std::fs::read_dir(repo().join("elixir/lib/snakebridge"))
         .unwrap()
         .map(|e| e.unwrap().path())

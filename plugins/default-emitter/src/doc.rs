@@ -15,6 +15,9 @@ pub(crate) enum Doc {
     FlexBreak(&'static str),
     Nest(Indent, Box<Doc>),
     Group(Box<Doc>),
+    /// A group that breaks exactly when its enclosing group does (`Inspect.Algebra`'s
+    /// `:inherit` groups); measured like any group.
+    Inherit(Box<Doc>),
     Concat(Vec<Doc>),
 }
 
@@ -36,6 +39,10 @@ pub(crate) fn concat(docs: impl IntoIterator<Item = Doc>) -> Doc {
 
 pub(crate) fn group(doc: Doc) -> Doc {
     Doc::Group(Box::new(doc))
+}
+
+pub(crate) fn inherit(doc: Doc) -> Doc {
+    Doc::Inherit(Box::new(doc))
 }
 
 pub(crate) fn nest(by: usize, doc: Doc) -> Doc {
@@ -105,6 +112,7 @@ pub(crate) fn render(doc: &Doc, indent: usize, column: usize) -> String {
             }
             Doc::Nest(Indent::By(by), inner) => stack.push(Entry::Doc(indent + by, mode, inner)),
             Doc::Nest(Indent::Cursor, inner) => stack.push(Entry::Doc(col, mode, inner)),
+            Doc::Inherit(inner) => stack.push(Entry::Doc(indent, mode, inner)),
             Doc::Group(inner) => {
                 // A group is measured on its own content, not on what follows it.
                 let flat = fits(col, false, &[Entry::Doc(indent, Mode::Flat, inner)], &[]);
@@ -130,7 +138,7 @@ pub(crate) fn render_flat(doc: &Doc) -> String {
         match doc {
             Doc::Text(s) => out.push_str(s),
             Doc::Break(sep) | Doc::FlexBreak(sep) => out.push_str(sep),
-            Doc::Nest(_, inner) | Doc::Group(inner) => walk(inner, out),
+            Doc::Nest(_, inner) | Doc::Group(inner) | Doc::Inherit(inner) => walk(inner, out),
             Doc::Concat(docs) => docs.iter().for_each(|d| walk(d, out)),
         }
     }
@@ -183,7 +191,7 @@ fn fits(mut col: usize, mut seen_break: bool, items: &[Entry<'_>], rest: &[Entry
                 stack.push(Entry::Doc(indent + by, mode, inner))
             }
             (_, Doc::Nest(Indent::Cursor, inner)) => stack.push(Entry::Doc(col, mode, inner)),
-            (_, Doc::Group(inner)) => {
+            (_, Doc::Group(inner) | Doc::Inherit(inner)) => {
                 stack.push(Entry::Tail(seen_break));
                 stack.push(Entry::Doc(indent, Mode::Flat, inner));
             }

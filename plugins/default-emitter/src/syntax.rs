@@ -3,7 +3,7 @@
 
 use snakebridge_pdk::emitter::{TypeExpr, TypeNode};
 
-use crate::doc::{Doc, concat, group, join, nest, nest_cursor, text};
+use crate::doc::{Doc, concat, group, inherit, join, nest, nest_cursor, text};
 use crate::out::{Out, Piece};
 
 /// `name(a, b)`: arguments one per line, two deeper, when they do not fit.
@@ -11,6 +11,12 @@ pub(crate) fn call(name: &str, args: Vec<Doc>) -> Doc {
     if args.is_empty() {
         return text(format!("{name}()"));
     }
+    // Several arguments each fit or break on their own; a sole argument breaks with the call.
+    let args = if args.len() > 1 {
+        args.into_iter().map(group).collect()
+    } else {
+        args
+    };
     group(concat([
         text(format!("{name}(")),
         nest(
@@ -44,40 +50,96 @@ pub(crate) fn list(items: Vec<Doc>) -> Doc {
     ]))
 }
 
-/// `{a, b}`: the formatter keeps the first element on the brace's line and aligns the rest
-/// after the brace.
+/// `{a, b}`: the formatter keeps the first element on the brace's line, aligns the rest after
+/// the brace, and fills each line with as many elements as fit (flex breaks); each element
+/// fits or breaks on its own.
 pub(crate) fn tuple(items: Vec<Doc>) -> Doc {
+    let items = items.into_iter().map(group).collect();
     group(concat([
         text("{"),
-        nest_cursor(join(items, concat([text(","), Doc::Break(" ")]))),
+        nest_cursor(join(items, concat([text(","), Doc::FlexBreak(" ")]))),
         text("}"),
     ]))
 }
 
-/// `a | b`: one member per line, led by `|`, when they do not fit.
-pub(crate) fn union(members: Vec<Doc>) -> Doc {
-    group(join(members, concat([Doc::Break(" "), text("| ")])))
+/// `%{optional(k) => v}`: the entry on its own line when it does not fit, its value below it;
+/// a value that is itself a map stays after the `=>` and breaks inside instead.
+fn map(key: Doc, value: Doc) -> Doc {
+    let key = call("optional", vec![key]);
+    let entry = if flat(&value).starts_with("%{") {
+        group(concat([key, text(" => "), value]))
+    } else {
+        group(concat([
+            key,
+            text(" =>"),
+            nest(2, concat([Doc::FlexBreak(" "), group(value)])),
+        ]))
+    };
+    group(concat([
+        text("%{"),
+        nest(2, concat([Doc::Break(""), entry])),
+        Doc::Break(""),
+        text("}"),
+    ]))
 }
 
-/// `@spec name(args) :: result`, each type given as a document and its flat text.
-pub(crate) fn spec(
-    name: &str,
-    args: &[(Doc, String)],
-    result: &(Doc, String),
-    indent: usize,
-) -> Piece {
-    let flat_args: Vec<&str> = args.iter().map(|(_, flat)| flat.as_str()).collect();
+/// `a | b`: one member per line, led by `|`, when they do not fit; a member that breaks
+/// itself is indented past the `| `. The union breaks with its enclosing group, which decides
+/// for it (a call argument, the result of a spec).
+pub(crate) fn union(members: Vec<Doc>) -> Doc {
+    let mut parts = Vec::with_capacity(members.len() * 2);
+    for (i, member) in members.into_iter().enumerate() {
+        if i == 0 {
+            parts.push(member);
+        } else {
+            parts.push(concat([Doc::Break(" "), text("| "), nest(2, member)]));
+        }
+    }
+    inherit(concat(parts))
+}
+
+/// A type as a document and as its flat text, computed once and reused by every arity.
+#[derive(Clone)]
+pub(crate) struct Typed {
+    pub(crate) doc: Doc,
+    pub(crate) flat: String,
+    /// The type is a map literal, `%{...}`.
+    pub(crate) map: bool,
+}
+
+/// `@spec name(args) :: result`.
+///
+/// When the spec breaks, the formatter lays out a map that is the last argument or the whole
+/// result differently ("next break fits"); rather than mimic that, such a map is `map()` there.
+pub(crate) fn spec(name: &str, args: &[Typed], result: &Typed, indent: usize) -> Piece {
+    let flat_args: Vec<&str> = args.iter().map(|t| t.flat.as_str()).collect();
     Piece::fitting(
         indent,
-        format!("@spec {name}({}) :: {}", flat_args.join(", "), result.1),
+        format!("@spec {name}({}) :: {}", flat_args.join(", "), result.flat),
         || {
-            let args = args.iter().map(|(doc, _)| doc.clone()).collect();
+            let last = args.len().saturating_sub(1);
+            let args = args
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    if i == last && t.map {
+                        text("map()")
+                    } else {
+                        t.doc.clone()
+                    }
+                })
+                .collect();
+            let result = if result.map {
+                text("map()")
+            } else {
+                group(result.doc.clone())
+            };
             concat([
                 text("@spec "),
                 nest_cursor(group(concat([
                     call(name, args),
                     text(" ::"),
-                    nest(2, concat([Doc::FlexBreak(" "), result.0.clone()])),
+                    nest(2, concat([Doc::FlexBreak(" "), result])),
                 ]))),
             ])
         },
@@ -173,6 +235,18 @@ pub(crate) fn string(value: &str) -> String {
     out
 }
 
+/// A type's union members (itself alone when it is no union), to extend a union without
+/// nesting one inside another, which the formatter would lay out differently.
+pub(crate) fn union_members(expr: &TypeExpr) -> Option<Vec<Doc>> {
+    match expr.nodes.first()? {
+        TypeNode::Union(members) => members
+            .iter()
+            .map(|&i| (i > 0).then(|| node_doc(expr, i, 1)).flatten())
+            .collect(),
+        _ => Some(vec![type_doc(expr)?]),
+    }
+}
+
 /// An Elixir type, or `None` when the tree is malformed (a child index out of range or not
 /// after its parent), so the caller falls back to `term()`.
 pub(crate) fn type_doc(expr: &TypeExpr) -> Option<Doc> {
@@ -199,11 +273,7 @@ fn node_doc(expr: &TypeExpr, index: u32, depth: u32) -> Option<Doc> {
         TypeNode::IntegerLiteral(value) => text(value.to_string()),
         TypeNode::List(item) => call("list", vec![child(*item)?]),
         TypeNode::Tuple(items) => tuple(items.iter().map(|i| child(*i)).collect::<Option<_>>()?),
-        TypeNode::Map((key, value)) => text(format!(
-            "%{{optional({}) => {}}}",
-            flat(&child(*key)?),
-            flat(&child(*value)?)
-        )),
+        TypeNode::Map((key, value)) => map(child(*key)?, child(*value)?),
         TypeNode::AnyMap => text("map()"),
         TypeNode::MapSet(item) => call("MapSet.t", vec![child(*item)?]),
         TypeNode::Union(members) => {

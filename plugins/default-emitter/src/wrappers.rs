@@ -12,8 +12,10 @@ use snakebridge_pdk::emitter::{
 
 use crate::doc::{Doc, text};
 use crate::out::{Out, Piece};
+use crate::syntax::Typed;
 use crate::syntax::{
     atom, call, def, flat, heredoc_attribute, list, spec, string, tuple, type_doc, union,
+    union_members,
 };
 
 /// The keyword-options argument, last in every wrapper.
@@ -185,16 +187,23 @@ fn is_term(expr: &TypeExpr) -> bool {
     matches!(expr.nodes.first(), Some(TypeNode::Term))
 }
 
-/// A type as a document and as its flat text, computed once and reused by every arity.
-type Typed = (Doc, String);
-
 fn typed(doc: Doc) -> Typed {
     let flat = flat(&doc);
-    (doc, flat)
+    Typed {
+        doc,
+        flat,
+        map: false,
+    }
 }
 
 fn type_or_term(expr: Option<&TypeExpr>) -> Typed {
-    typed(expr.and_then(type_doc).unwrap_or_else(|| text("term()")))
+    match expr.and_then(|e| Some((type_doc(e)?, e))) {
+        Some((doc, expr)) => Typed {
+            map: matches!(expr.nodes.first(), Some(TypeNode::Map(_))),
+            ..typed(doc)
+        },
+        None => typed(text("term()")),
+    }
 }
 
 /// Indentation of a wrapper inside its module, and of its body.
@@ -290,12 +299,18 @@ pub(crate) fn wrapper(
         args.extend(slots[..clause.args.len()].iter().cloned());
         if clause.guarded_opts {
             let slot = clause.args.len();
-            args.push(match slot_type(slot) {
-                Some(t) if !is_term(t) => {
-                    typed(union(vec![slots[slot].0.clone(), text("keyword()")]))
-                }
-                _ => typed(text("term()")),
-            });
+            args.push(
+                match slot_type(slot)
+                    .filter(|t| !is_term(t))
+                    .and_then(union_members)
+                {
+                    Some(mut members) => {
+                        members.push(text("keyword()"));
+                        typed(union(members))
+                    }
+                    None => typed(text("term()")),
+                },
+            );
         } else if clause.opts {
             args.push(typed(text("keyword()")));
         }
@@ -304,7 +319,7 @@ pub(crate) fn wrapper(
 
     let min_arity = specs_by_arity.first().map_or(0, |(a, _)| *a);
     let ok_result = typed(union(vec![
-        tuple(vec![text(":ok"), returns.0.clone()]),
+        tuple(vec![text(":ok"), returns.doc.clone()]),
         tuple(vec![text(":error"), text("SnakeBridge.Error.t()")]),
     ]));
     for bang in [false, true] {
