@@ -265,8 +265,21 @@ def signature_from_doc(name, doc):
 _STUBS = {}
 
 
+def _module_of_path(path):
+    """The dotted module a file under `sys.path` is, for resolving relative imports."""
+    path = os.path.abspath(path)
+    for root in sorted((p for p in sys.path if p and os.path.isdir(p)), key=len, reverse=True):
+        root = os.path.abspath(root)
+        if path.startswith(root + os.sep):
+            relative = os.path.splitext(path[len(root) + 1:])[0].split(os.sep)
+            if relative[-1] == "__init__":
+                relative = relative[:-1]
+            return ".".join(relative)
+    return None
+
+
 def _stub(path):
-    """A parsed stub file and its import table (alias -> qualified name), cached."""
+    """A parsed stub (or source) file and its import table (alias -> qualified name), cached."""
     if path not in _STUBS:
         try:
             with open(path, encoding="utf-8") as handle:
@@ -274,35 +287,136 @@ def _stub(path):
         except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
             tree = None
         table = {}
+        module = _module_of_path(path) or ""
+        package = module if path.endswith("__init__.pyi") or path.endswith("__init__.py") else module.rpartition(".")[0]
         for node in tree.body if tree else []:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     table[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - (node.level - 1)] if package else []
+                    source = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    source = node.module
+                if not source:
+                    continue
                 for alias in node.names:
-                    table[alias.asname or alias.name] = node.module + "." + alias.name
+                    table[alias.asname or alias.name] = source + "." + alias.name
         _STUBS[path] = (tree, table)
     return _STUBS[path]
 
 
 class _Qualify(ast.NodeTransformer):
-    """Rewrites a stub's import aliases to qualified names: `L[...]` -> `typing.Literal[...]`."""
+    """Rewrites a stub's import aliases to qualified names (`L[...]` -> `typing.Literal[...]`)
+    and expands private type aliases and TypeVars to what they stand for, a few levels deep:
+    `_ShapeLike` -> `SupportsIndex | Sequence[SupportsIndex]`, `_ArrayT` -> its bound."""
 
-    def __init__(self, table):
+    def __init__(self, table, module=None, depth=0):
         self.table = table
+        self.module = module
+        self.depth = depth
 
-    def visit_Name(self, node):
+    def visit_Name(self, node, expand=True):
         qualified = self.table.get(node.id)
-        return ast.copy_location(ast.Name(id=qualified, ctx=node.ctx), node) if qualified else node
+        if qualified is None and self.module and node.id.startswith("_"):
+            qualified = self.module + "." + node.id
+        if qualified is None:
+            return node
+        if expand and self.depth < 3 and not _KNOWN_ALIAS.match(node.id):
+            expanded = _expand_alias(qualified, self.depth)
+            if expanded is not None:
+                return ast.copy_location(expanded, node)
+        return ast.copy_location(ast.Name(id=qualified, ctx=node.ctx), node)
+
+    def visit_Subscript(self, node):
+        # A generic alias takes parameters; expanding it would need to substitute them.
+        if isinstance(node.value, ast.Name):
+            node.value = self.visit_Name(node.value, expand=False)
+        else:
+            node.value = self.visit(node.value)
+        node.slice = self.visit(node.slice)
+        return node
 
 
-def _stub_text(node, table):
+# Aliases the typespec stage maps by name, better than their expansions would map.
+_KNOWN_ALIAS = re.compile(r"^_(ArrayLike|DTypeLike|ShapeLike|NoValue|SupportsArray|NestedSequence|DualArrayLike)")
+
+
+def _simple(node):
+    """Whether an expanded alias is plain enough to help: names, unions and Literals of them."""
+    if isinstance(node, (ast.Name, ast.Constant, ast.Attribute)):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _simple(node.left) and _simple(node.right)
+    if isinstance(node, ast.Subscript):
+        return _simple(node.value) and all(_simple(e) for e in (node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]))
+    return False
+
+
+_ALIASES = {}
+
+
+def _stub_text(node, table, module=None):
     if node is None:
         return None
     try:
-        return clean_text(ast.unparse(_Qualify(table).visit(node)))
+        return clean_text(ast.unparse(_Qualify(table, module).visit(node)))
     except Exception:  # noqa: BLE001 - an unparsable annotation is simply absent
         return None
+
+
+def _source_for_module(module_name):
+    """A module's stub, else its Python source: where its aliases are defined."""
+    path = _pyi_for_module(module_name)
+    if path:
+        return path
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return None
+    origin = getattr(spec, "origin", None) if spec else None
+    return origin if origin and origin.endswith(".py") else None
+
+
+def _expand_alias(qualified, depth):
+    """The expression a private alias or TypeVar names, qualified, or None."""
+    if qualified in _ALIASES:
+        return _ALIASES[qualified]
+    _ALIASES[qualified] = None  # a cycle resolves to the name itself
+    module, _, name = qualified.rpartition(".")
+    if not module or not name.startswith("_"):
+        return None
+    path = _source_for_module(module)
+    if not path:
+        return None
+    tree, table = _stub(path)
+    value = None
+    for node in tree.body if tree else []:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name:
+            value = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name and node.value is not None:
+            value = node.value
+        elif isinstance(node, ast.TypeAlias if hasattr(ast, "TypeAlias") else ()) and node.name.id == name:
+            value = node.value
+    if value is None:
+        target = table.get(name)
+        result = _expand_alias(target, depth + 1) if target and target != qualified and depth < 3 else None
+        _ALIASES[qualified] = result
+        return result
+    if isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) == "TypeVar":
+        bound = next((k.value for k in value.keywords if k.arg == "bound"), None)
+        value = bound if bound is not None else (ast.BinOp(left=value.args[1], op=ast.BitOr(), right=value.args[2]) if len(value.args) == 3 else None)
+        if value is None:
+            return None
+    try:
+        expanded = _Qualify(table, module, depth + 1).visit(ast.parse(ast.unparse(value), mode="eval").body)
+    except Exception:  # noqa: BLE001 - an alias that does not parse stays a name
+        return None
+    if len(ast.unparse(expanded)) > 400 or not _simple(expanded):
+        return None
+    _ALIASES[qualified] = expanded
+    return expanded
 
 
 def _pyi_for_module(module_name):
@@ -330,7 +444,7 @@ def _stub_paths(obj, module_name):
     return [path for path in dict.fromkeys(candidates) if path and os.path.exists(path)]
 
 
-def _stub_signature(node, table, drop_first):
+def _stub_signature(node, table, drop_first, module=None):
     args = node.args
     positional = [(a, "positional_only") for a in args.posonlyargs] + [(a, "positional_or_keyword") for a in args.args]
     defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
@@ -350,41 +464,55 @@ def _stub_signature(node, table, drop_first):
         record = {"python_name": arg.arg, "kind": kind}
         if default is not None:
             record["default"] = _stub_text(default, {}) or "..."
-        annotation = _stub_text(arg.annotation, table)
+        annotation = _stub_text(arg.annotation, table, module)
         if annotation is not None:
             record["annotation"] = annotation
         out.append(record)
     result = {"params": out, "source": "stub"}
-    returns = _stub_text(node.returns, table)
+    returns = _stub_text(node.returns, table, module)
     if returns is not None:
         result["returns"] = returns
     return result
 
 
 def _stub_defs(path, name, class_name, hops=0):
-    """The defs of `name` in a stub, following one `from module import name` re-export."""
+    """The defs of `name` in a stub, following one `from module import name` re-export, with
+    the import table and module name they are read against."""
     tree, table = _stub(path)
     if tree is None:
-        return [], table
+        return [], table, None
     body = tree.body
     if class_name is not None:
         owners = [n for n in body if isinstance(n, ast.ClassDef) and n.name == class_name]
         body = owners[0].body if owners else []
     defs = [n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name]
     target = table.get(class_name or name)
-    if not defs and hops == 0 and target and "." in target:
-        origin = _pyi_for_module(target.rsplit(".", 1)[0])
+    if not defs and hops < 3 and target and "." in target:
+        origin = _source_for_module(target.rsplit(".", 1)[0])
         if origin and origin != path:
             return _stub_defs(origin, name, class_name, hops + 1)
-    return defs, table
+    if not defs and class_name is None:
+        # `add: _UFunc_Nin2_Nout1[...]`: a callable object; its class's `__call__` is its signature.
+        declared = next((n.annotation for n in body if isinstance(n, ast.AnnAssign) and getattr(n.target, "id", None) == name), None)
+        base = declared.value if isinstance(declared, ast.Subscript) else declared
+        if isinstance(base, ast.Name) and hops < 3:
+            qualified = table.get(base.id) or ((_module_of_path(path) or "") + "." + base.id)
+            module, _, cls = qualified.rpartition(".")
+            origin = _source_for_module(module) if module else None
+            if origin:
+                calls, call_table, call_module = _stub_defs(origin, "__call__", cls, hops + 1)
+                if calls:
+                    return calls, call_table, call_module
+    return defs, table, _module_of_path(path)
 
 
 def stub_signatures(obj, name, module_name, class_name=None):
     """Every signature a stub declares for `name` (all its `@overload`s), in order."""
     for path in _stub_paths(obj, module_name):
-        defs, table = _stub_defs(path, name, class_name)
+        defs, table, module = _stub_defs(path, name, class_name)
         if defs:
-            return [_stub_signature(d, table, drop_first=class_name is not None) for d in defs]
+            methods = class_name is not None or defs[0].name == "__call__"
+            return [_stub_signature(d, table, methods, module) for d in defs]
     return []
 
 

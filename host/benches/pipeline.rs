@@ -85,6 +85,9 @@ fn main() {
     if wants("introspect") {
         introspect();
     }
+    if wants("coverage") {
+        coverage();
+    }
 }
 
 fn scan(corpus: &Path) {
@@ -373,4 +376,99 @@ fn introspect() {
             .unwrap();
     });
     summary("  baseline: python3 -c 'import numpy'", &baseline);
+}
+
+/// What share of numpy's parameters and results get a type more precise than `term()`, from
+/// its stubs, across every public top-level function.
+fn coverage() {
+    let output = Command::new("python3")
+        .args(["-c", "import numpy, inspect\nnames=[n for n in sorted(numpy.__all__) if callable(getattr(numpy, n)) and not inspect.isclass(getattr(numpy, n))]\nprint(' '.join(names))"])
+        .output()
+        .unwrap();
+    let names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let config = snakebridge::config::Config::parse("[libraries]\nnumpy = \"~> 2.0\"\n").unwrap();
+    let library = &config.libraries["numpy"];
+    let needs: Vec<snakebridge::plan::Need> = names
+        .iter()
+        .filter(|n| {
+            snakebridge::naming::elixir_function_name(n, snakebridge::model::SymbolKind::Function)
+                .as_deref()
+                == Some(n.as_str())
+        })
+        .map(|n| snakebridge::plan::Need {
+            module: "Numpy".into(),
+            function: n.clone(),
+            calls: vec![],
+        })
+        .collect();
+    let request = snakebridge::resolve::request(library, &needs, vec![]);
+    let reply =
+        snakebridge::introspect::run(Path::new("python3"), &request, Duration::from_secs(120))
+            .unwrap();
+    let mut record = LibraryRecord::default();
+    let merged = snakebridge::resolve::merge(library, &needs, &reply, &mut record);
+    let cache = tempfile::tempdir().unwrap();
+    let host = PluginHost::new(Some(cache.path().to_path_buf())).unwrap();
+    let plugin = host
+        .load(
+            snakebridge::plugin_host::Stage::Typespecs,
+            &snakebridge::plugin_host::Source::Builtin(snakebridge::plugin_host::Stage::Typespecs),
+        )
+        .unwrap();
+    let wit = snakebridge::stages::library("numpy", &record, "2");
+    let types = host.map_types(&plugin, &wit).unwrap();
+    let precise = |expr: &snakebridge::plugin_host::wit::latest::types::TypeExpr| {
+        !matches!(
+            expr.nodes.first(),
+            Some(snakebridge::plugin_host::wit::latest::types::TypeNode::Term)
+        )
+    };
+    let (mut params, mut typed_params, mut returns, mut typed_returns, mut with_stubs) =
+        (0, 0, 0, 0, 0);
+    for (symbol, types) in wit.symbols.iter().zip(&types) {
+        with_stubs += usize::from(!symbol.overloads.is_empty());
+        for (param, ty) in symbol.signature.params.iter().zip(&types.params) {
+            use snakebridge::plugin_host::wit::latest::types::ParamKind;
+            if matches!(param.kind, ParamKind::VarKeyword) {
+                continue;
+            }
+            params += 1;
+            typed_params += usize::from(precise(ty));
+            if !precise(ty) && std::env::var_os("SNAKEBRIDGE_COVERAGE_DEBUG").is_some() {
+                let anns: Vec<String> = symbol
+                    .overloads
+                    .iter()
+                    .flat_map(|o| o.params.iter())
+                    .filter(|p| p.python_name == param.python_name)
+                    .filter_map(|p| p.annotation.clone())
+                    .collect();
+                eprintln!(
+                    "TERM {} {} {:?}",
+                    symbol.id,
+                    param.python_name,
+                    anns.first()
+                );
+            }
+        }
+        returns += 1;
+        typed_returns += usize::from(precise(&types.returns));
+    }
+    let share = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    println!(
+        "numpy: {} public functions introspected ({} problems), {} with stub signatures",
+        wit.symbols.len(),
+        merged.problems.len(),
+        with_stubs
+    );
+    println!(
+        "  parameters typed more precisely than term(): {typed_params}/{params} ({:.1}%)",
+        share(typed_params, params)
+    );
+    println!(
+        "  results typed more precisely than term():    {typed_returns}/{returns} ({:.1}%)",
+        share(typed_returns, returns)
+    );
 }

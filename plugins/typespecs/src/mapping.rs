@@ -108,12 +108,9 @@ impl Context<'_> {
             "Callable" => Ty::Function,
             "type" | "Type" => Ty::Term,
             "NDArray" | "ndarray" => self.array(),
-            _ => match self.name(name) {
-                // A generic class we generate, or another object: the subscript is only its
-                // type parameters.
-                ty @ (Ty::Module(_) | Ty::Ref) => ty,
-                _ => Ty::Term,
-            },
+            // Another generic (a class, or an alias like `_DTypeLike[...]`): the subscript only
+            // narrows it, so the bare name's type holds.
+            _ => self.name(name),
         }
     }
 
@@ -164,8 +161,26 @@ impl Context<'_> {
                 Ty::AnyTuple,
             ]),
             // Sentinels that mean "not given": the wrapper omits what the caller omits.
-            "_NoValueType" | "NoDefault" | "_NoDefault" => Ty::Union(vec![]),
-            other if other.starts_with("_ArrayLike") => array_like(),
+            "_NoValueType" | "NoDefault" | "_NoDefault" | "EllipsisType" | "ellipsis" => {
+                Ty::Union(vec![])
+            }
+            other if other.starts_with("_ArrayLike") || other.starts_with("_DualArrayLike") => {
+                array_like()
+            }
+            other if other.starts_with("_DTypeLike") => self.name("DTypeLike"),
+            // numpy's private array aliases: `_Array1D`, `_ArrayT` and the like.
+            other if other.starts_with("_Array") => self.array(),
+            // Objects that implement the array protocols: Python objects, held by reference.
+            other if other.starts_with("_SupportsArray") => Ty::Ref,
+            // numpy's fixed-size tuple aliases: `_2Tuple[str | None]`.
+            other
+                if other.len() >= 7
+                    && other.starts_with('_')
+                    && other.ends_with("Tuple")
+                    && other[1..2].chars().all(|c| c.is_ascii_digit()) =>
+            {
+                Ty::AnyTuple
+            }
             other if other.starts_with('_') || other.len() == 1 => Ty::Term,
             other if other.starts_with(|c: char| c.is_ascii_uppercase()) => {
                 self.class_by_name(other)

@@ -215,14 +215,17 @@ defmodule Numpy do
 
   Wraps `numpy.mean`.
   """
-  @spec mean(term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(SnakeBridge.Ref.t() | number() | list(term())) ::
+          {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a], [])
   end
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
-  @spec mean(term(), nil | integer() | list(integer()) | tuple() | keyword()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a], opts)
   end
@@ -232,8 +235,11 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
-  @spec mean(term(), nil | integer() | list(integer()) | tuple(), term()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a, axis], opts)
   end
@@ -243,8 +249,12 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
-  @spec mean(term(), nil | integer() | list(integer()) | tuple(), term(), term()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  @spec mean(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()) | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "mean", [a, axis, dtype], opts)
   end
@@ -255,10 +265,10 @@ defmodule Numpy do
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
   @spec mean(
-          term(),
+          SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           false | boolean() | true | 1 | keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def mean(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
@@ -271,10 +281,10 @@ defmodule Numpy do
 
   @doc "Like `mean/1`, with the next positional argument or keyword options."
   @spec mean(
-          term(),
+          SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           false | boolean() | true | 1,
           keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
@@ -283,13 +293,16 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/1`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term()) :: term()
+  @spec mean!(SnakeBridge.Ref.t() | number() | list(term())) :: term()
   def mean!(a) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a], [])
   end
 
   @doc "Like `mean/2`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term(), nil | integer() | list(integer()) | tuple() | keyword()) :: term()
+  @spec mean!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple() | keyword()
+        ) :: term()
   def mean!(a, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a], opts)
   end
@@ -299,7 +312,11 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/3`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term(), nil | integer() | list(integer()) | tuple(), term()) :: term()
+  @spec mean!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t() | keyword()
+        ) :: term()
   def mean!(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a, axis], opts)
   end
@@ -309,7 +326,12 @@ defmodule Numpy do
   end
 
   @doc "Like `mean/4`, but returns the value or raises `SnakeBridge.Error`."
-  @spec mean!(term(), nil | integer() | list(integer()) | tuple(), term(), term()) :: term()
+  @spec mean!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()) | keyword()
+        ) :: term()
   def mean!(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "mean", [a, axis, dtype], opts)
   end
@@ -320,10 +342,10 @@ defmodule Numpy do
 
   @doc "Like `mean/5`, but returns the value or raises `SnakeBridge.Error`."
   @spec mean!(
-          term(),
+          SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           false | boolean() | true | 1 | keyword()
         ) :: term()
   def mean!(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
@@ -336,10 +358,10 @@ defmodule Numpy do
 
   @doc "Like `mean/6`, but returns the value or raises `SnakeBridge.Error`."
   @spec mean!(
-          term(),
+          SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           false | boolean() | true | 1,
           keyword()
         ) :: term()
@@ -515,7 +537,7 @@ defmodule Numpy do
   @spec std(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term()
+          nil | atom() | String.t() | SnakeBridge.Ref.t() | keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a, axis], opts)
@@ -529,8 +551,8 @@ defmodule Numpy do
   @spec std(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term()
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()) | keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "std", [a, axis, dtype], opts)
@@ -544,8 +566,8 @@ defmodule Numpy do
   @spec std(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           number() | keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def std(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
@@ -560,8 +582,8 @@ defmodule Numpy do
   @spec std(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           number(),
           false | boolean() | keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
@@ -577,8 +599,8 @@ defmodule Numpy do
   @spec std(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           number(),
           false | boolean(),
           keyword()
@@ -610,7 +632,7 @@ defmodule Numpy do
   @spec std!(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term()
+          nil | atom() | String.t() | SnakeBridge.Ref.t() | keyword()
         ) :: term()
   def std!(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a, axis], opts)
@@ -624,8 +646,8 @@ defmodule Numpy do
   @spec std!(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term()
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()) | keyword()
         ) :: term()
   def std!(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a, axis, dtype], opts)
@@ -639,8 +661,8 @@ defmodule Numpy do
   @spec std!(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           number() | keyword()
         ) :: term()
   def std!(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
@@ -655,8 +677,8 @@ defmodule Numpy do
   @spec std!(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           number(),
           false | boolean() | keyword()
         ) :: term()
@@ -672,8 +694,8 @@ defmodule Numpy do
   @spec std!(
           SnakeBridge.Ref.t() | number() | list(term()),
           nil | integer() | list(integer()) | tuple(),
-          term(),
-          term(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
           number(),
           false | boolean(),
           keyword()
