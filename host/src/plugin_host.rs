@@ -150,6 +150,13 @@ pub enum Error {
         symbol: String,
     },
 
+    #[error("the {stage} stage's host thread panicked")]
+    #[diagnostic(
+        code(snakebridge::plugin::host_panic),
+        help("this is a bug in snakebridge; please report it")
+    )]
+    Panicked { stage: &'static str },
+
     #[error(
         "plugin `{name}` returned {size} bytes for `{library}`, over the {OUTPUT_LIMIT}-byte limit"
     )]

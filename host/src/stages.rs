@@ -77,8 +77,14 @@ impl Pipeline {
         version: &str,
     ) -> Result<Vec<File>, plugin_host::Error> {
         let library = library(name, record, version);
-        let types = self.host.map_types(&self.typespecs, &library)?;
-        let docs = self.host.render_docs(&self.docs, &library)?;
+        // The typespec and doc stages are independent: run them side by side.
+        let (types, docs) = std::thread::scope(|scope| {
+            let types = scope.spawn(|| self.host.map_types(&self.typespecs, &library));
+            let docs = self.host.render_docs(&self.docs, &library);
+            (types.join(), docs)
+        });
+        let types = types.map_err(|_| plugin_host::Error::Panicked { stage: "typespecs" })??;
+        let docs = docs?;
         let input = types::RenderInput {
             library,
             types,

@@ -6,10 +6,8 @@
     reason = "a test fails loudly on any error"
 )]
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use snakebridge::model::CallKind;
 use snakebridge::scan::scan_source;
 
 const MODULES: &[&str] = &["Numpy", "Math"];
@@ -78,6 +76,10 @@ fn quote_bodies_count() {
 #[cfg(feature = "test-elixir")]
 #[test]
 fn agrees_with_the_compiler_tracer() {
+    use std::collections::BTreeSet;
+
+    use snakebridge::model::CallKind;
+
     let dir = fixtures();
     let files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()

@@ -3,12 +3,15 @@
 //! one at a time), and nesting relative either to the indentation or to the cursor. Building
 //! documents the way `Code.Formatter` does gives output `mix format --check-formatted` accepts.
 
+use std::borrow::Cow;
+
 /// Line width `mix format` uses by default.
 pub(crate) const WIDTH: usize = 98;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Doc {
-    Text(String),
+    /// Static text costs no allocation; most of a module's text is.
+    Text(Cow<'static, str>),
     /// Printed as its string when flat, as a newline plus indentation when broken.
     Break(&'static str),
     /// Like `Break`, but breaks only when what follows up to the next break does not fit.
@@ -29,7 +32,7 @@ pub(crate) enum Indent {
     Cursor,
 }
 
-pub(crate) fn text(s: impl Into<String>) -> Doc {
+pub(crate) fn text(s: impl Into<Cow<'static, str>>) -> Doc {
     Doc::Text(s.into())
 }
 

@@ -17,7 +17,7 @@ use snakebridge_pdk::emitter::{
 };
 
 use doc::text;
-use out::{Out, Piece};
+use out::Out;
 use syntax::{def, heredoc_attribute, list, string};
 
 struct Plugin;
@@ -139,10 +139,17 @@ fn header(out: &mut Out, library: &Library) {
 fn list_function(out: &mut Out, doc: &str, name: &str, items: Vec<String>) {
     out.block();
     out.line(INDENT, doc);
-    let body = Piece::fitting(INDENT + 2, format!("[{}]", items.join(", ")), || {
-        list(items.iter().map(|i| text(i.clone())).collect())
+    def(out, INDENT, name, &[], None, |out, indent| {
+        out.fitting(
+            indent,
+            |line| {
+                line.push('[');
+                line.push_str(&items.join(", "));
+                line.push(']');
+            },
+            || list(items.iter().map(|i| text(i.clone())).collect()),
+        )
     });
-    def(out, INDENT, name, &[], None, &body);
 }
 
 fn preamble(
@@ -221,8 +228,9 @@ fn preamble(
     ] {
         out.block();
         out.line(INDENT, doc);
-        let body = Piece::Flat(format!("{target}(__MODULE__, {param})"));
-        def(out, INDENT, name, &[param.to_string()], None, &body);
+        def(out, INDENT, name, &[param], None, |out, indent| {
+            out.line(indent, &format!("{target}(__MODULE__, {param})"))
+        });
     }
 }
 

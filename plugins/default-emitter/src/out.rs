@@ -4,28 +4,6 @@
 
 use crate::doc::{Doc, WIDTH, render};
 
-/// A line's content: already flat, or a document to lay out.
-pub(crate) enum Piece {
-    Flat(String),
-    Doc(Doc),
-}
-
-impl Piece {
-    /// `flat` when it fits at `indent`, else the document `doc` builds.
-    pub(crate) fn fitting(indent: usize, flat: String, doc: impl FnOnce() -> Doc) -> Piece {
-        if fits(indent, &flat) {
-            Piece::Flat(flat)
-        } else {
-            Piece::Doc(doc())
-        }
-    }
-}
-
-/// Whether `line` fits on one line at `indent`.
-pub(crate) fn fits(indent: usize, line: &str) -> bool {
-    indent + line.chars().count() <= WIDTH
-}
-
 pub(crate) struct Out {
     text: String,
     /// Whether the next block needs a blank line before it.
@@ -52,16 +30,49 @@ impl Out {
         self.text.push('\n');
     }
 
-    pub(crate) fn piece(&mut self, indent: usize, piece: &Piece) {
-        match piece {
-            Piece::Flat(line) => self.line(indent, line),
-            Piece::Doc(doc) => {
-                let rendered = render(doc, indent, indent);
-                for (i, line) in rendered.split('\n').enumerate() {
-                    // The first line starts at `indent`; later ones carry their own indentation.
-                    self.line(if i == 0 { indent } else { 0 }, line.trim_end());
-                }
-            }
+    /// Writes a line with `write`; when it turns out too long, takes it back and lays out the
+    /// document `doc` builds instead. The common, fitting case allocates nothing.
+    pub(crate) fn fitting(
+        &mut self,
+        indent: usize,
+        write: impl FnOnce(&mut String),
+        doc: impl FnOnce() -> Doc,
+    ) {
+        let start = self.text.len();
+        self.text.extend(std::iter::repeat_n(' ', indent));
+        write(&mut self.text);
+        let line = &self.text[start..];
+        let width = if line.is_ascii() {
+            line.len()
+        } else {
+            line.chars().count()
+        };
+        if width <= WIDTH {
+            self.text.push('\n');
+        } else {
+            self.text.truncate(start);
+            self.doc(indent, &doc());
+        }
+    }
+
+    /// A line whose content `write` appends; no width check.
+    pub(crate) fn raw_line(&mut self, indent: usize, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        self.text.extend(std::iter::repeat_n(' ', indent));
+        let content = self.text.len();
+        write(&mut self.text);
+        if self.text.len() == content {
+            self.text.truncate(start);
+        }
+        self.text.push('\n');
+    }
+
+    /// A document laid out at `indent`, over as many lines as it takes.
+    pub(crate) fn doc(&mut self, indent: usize, doc: &Doc) {
+        let rendered = render(doc, indent, indent);
+        for (i, line) in rendered.split('\n').enumerate() {
+            // The first line starts at `indent`; later ones carry their own indentation.
+            self.line(if i == 0 { indent } else { 0 }, line.trim_end());
         }
     }
 

@@ -4,7 +4,9 @@
 use snakebridge_pdk::emitter::{TypeExpr, TypeNode};
 
 use crate::doc::{Doc, concat, group, inherit, join, nest, nest_cursor, text};
-use crate::out::{Out, Piece};
+use std::fmt::Write as _;
+
+use crate::out::Out;
 
 /// `name(a, b)`: arguments one per line, two deeper, when they do not fit.
 pub(crate) fn call(name: &str, args: Vec<Doc>) -> Doc {
@@ -107,15 +109,26 @@ pub(crate) struct Typed {
     pub(crate) map: bool,
 }
 
-/// `@spec name(args) :: result`.
+/// Writes `@spec name(args) :: result`.
 ///
 /// When the spec breaks, the formatter lays out a map that is the last argument or the whole
 /// result differently ("next break fits"); rather than mimic that, such a map is `map()` there.
-pub(crate) fn spec(name: &str, args: &[Typed], result: &Typed, indent: usize) -> Piece {
-    let flat_args: Vec<&str> = args.iter().map(|t| t.flat.as_str()).collect();
-    Piece::fitting(
+pub(crate) fn spec(out: &mut Out, indent: usize, name: &str, args: &[&Typed], result: &Typed) {
+    out.fitting(
         indent,
-        format!("@spec {name}({}) :: {}", flat_args.join(", "), result.flat),
+        |line| {
+            line.push_str("@spec ");
+            line.push_str(name);
+            line.push('(');
+            for (i, arg) in args.iter().enumerate() {
+                if i > 0 {
+                    line.push_str(", ");
+                }
+                line.push_str(&arg.flat);
+            }
+            line.push_str(") :: ");
+            line.push_str(&result.flat);
+        },
         || {
             let last = args.len().saturating_sub(1);
             let args = args
@@ -143,7 +156,7 @@ pub(crate) fn spec(name: &str, args: &[Typed], result: &Typed, indent: usize) ->
                 ]))),
             ])
         },
-    )
+    );
 }
 
 /// A document rendered flat.
@@ -151,22 +164,38 @@ pub(crate) fn flat(doc: &Doc) -> String {
     crate::doc::render_flat(doc)
 }
 
-/// Writes `def name(params) when guard do body end`. A guard's group measures the trailing
-/// ` do` too, as the formatter does; a plain head's does not.
+/// Writes `def name(params) when guard do body end`; `body` writes the body at the given
+/// indentation. A guard's group measures the trailing ` do` too, as the formatter does; a
+/// plain head's does not.
 pub(crate) fn def(
     out: &mut Out,
     indent: usize,
     name: &str,
-    params: &[String],
+    params: &[&str],
     guard: Option<&str>,
-    body: &Piece,
+    body: impl FnOnce(&mut Out, usize),
 ) {
-    let when = guard.map(|g| format!(" when {g}")).unwrap_or_default();
-    let head = Piece::fitting(
+    out.fitting(
         indent,
-        format!("def {name}({}){when} do", params.join(", ")),
+        |line| {
+            line.push_str("def ");
+            line.push_str(name);
+            line.push('(');
+            for (i, param) in params.iter().enumerate() {
+                if i > 0 {
+                    line.push_str(", ");
+                }
+                line.push_str(param);
+            }
+            line.push(')');
+            if let Some(guard) = guard {
+                line.push_str(" when ");
+                line.push_str(guard);
+            }
+            line.push_str(" do");
+        },
         || {
-            let params = params.iter().map(|p| text(p.clone())).collect();
+            let params = params.iter().map(|p| text(p.to_string())).collect();
             let head = match guard {
                 Some(guard) => group(concat([
                     call(name, params),
@@ -178,8 +207,7 @@ pub(crate) fn def(
             concat([text("def "), nest_cursor(head)])
         },
     );
-    out.piece(indent, &head);
-    out.piece(indent + 2, body);
+    body(out, indent + 2);
     out.line(indent, "end");
 }
 
@@ -187,33 +215,36 @@ pub(crate) fn def(
 pub(crate) fn heredoc_attribute(out: &mut Out, indent: usize, attribute: &str, content: &str) {
     out.line(indent, &format!("@{attribute} \"\"\""));
     for line in content.lines() {
-        out.line(indent, &escape_heredoc_line(line.trim_end()));
+        out.raw_line(indent, |buf| escape_heredoc_line(buf, line.trim_end()));
     }
     out.line(indent, "\"\"\"");
 }
 
 /// Escapes one heredoc line so it is read back as exactly its text: no interpolation, no
 /// escape sequences, no early terminator, nothing the parser would reject.
-fn escape_heredoc_line(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let chars: Vec<char> = line.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
+fn escape_heredoc_line(out: &mut String, line: &str) {
+    let bytes = line.as_bytes();
+    for (i, c) in line.char_indices() {
         // Quotes are only special in runs of three or more, which could end the heredoc.
-        let run = |from: usize| chars[from..].iter().take_while(|&&q| q == '"').count();
         let in_long_run = c == '"' && {
-            let start = chars[..i].iter().rev().take_while(|&&q| q == '"').count();
-            run(i - start) >= 3
+            let start = bytes[..i].iter().rev().take_while(|&&b| b == b'"').count();
+            bytes[i - start..]
+                .iter()
+                .take_while(|&&b| b == b'"')
+                .count()
+                >= 3
         };
         match c {
             '\\' => out.push_str("\\\\"),
-            '#' if chars.get(i + 1) == Some(&'{') => out.push_str("\\#"),
+            '#' if bytes.get(i + 1) == Some(&b'{') => out.push_str("\\#"),
             '"' if in_long_run => out.push_str("\\\""),
             '\t' => out.push('\t'),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:X}}}", c as u32);
+            }
             c => out.push(c),
         }
     }
-    out
 }
 
 /// A double-quoted string literal.
@@ -317,14 +348,16 @@ mod tests {
 
     #[test]
     fn heredoc_lines_cannot_escape() {
+        let escape = |line: &str| {
+            let mut out = String::new();
+            escape_heredoc_line(&mut out, line);
+            out
+        };
         assert_eq!(
-            escape_heredoc_line(r#"a """ b #{System.halt()} \ c"#),
+            escape(r#"a """ b #{System.halt()} \ c"#),
             r#"a \"\"\" b \#{System.halt()} \\ c"#
         );
-        assert_eq!(
-            escape_heredoc_line("nul\0 bell\u{7}"),
-            "nul\\u{0} bell\\u{7}"
-        );
+        assert_eq!(escape("nul\0 bell\u{7}"), "nul\\u{0} bell\\u{7}");
     }
 
     #[test]

@@ -11,7 +11,9 @@ use snakebridge_pdk::emitter::{
 };
 
 use crate::doc::{Doc, text};
-use crate::out::{Out, Piece};
+use std::fmt::Write as _;
+
+use crate::out::Out;
 use crate::syntax::Typed;
 use crate::syntax::{
     atom, call, def, flat, heredoc_attribute, list, spec, string, tuple, type_doc, union,
@@ -23,15 +25,37 @@ const OPTS: &str = "opts";
 /// The object reference, first in methods and properties.
 const REF: &str = "ref";
 
-/// One clause: its parameters, and what it passes on.
+/// One clause: how many positionals it passes, and what its last parameter is.
 struct Clause {
-    params: Vec<String>,
-    /// Positional arguments passed to Python, by Elixir variable name.
-    args: Vec<String>,
+    /// Positional arguments passed to Python: the first `positional` names.
+    positional: usize,
     /// The last parameter is the options, told apart from a positional by a guard.
     guarded_opts: bool,
     /// The last parameter is the options, with no other clause of this arity.
     opts: bool,
+}
+
+impl Clause {
+    fn has_opts(&self) -> bool {
+        self.opts || self.guarded_opts
+    }
+
+    /// Its parameters: the reference, the positionals, the options.
+    fn params<'a>(&self, reference: bool, names: &'a [String]) -> Vec<&'a str> {
+        let mut params = Vec::with_capacity(self.positional + 2);
+        if reference {
+            params.push(REF);
+        }
+        params.extend(names[..self.positional].iter().map(String::as_str));
+        if self.has_opts() {
+            params.push(OPTS);
+        }
+        params
+    }
+
+    fn arity(&self, reference: bool) -> usize {
+        usize::from(reference) + self.positional + usize::from(self.has_opts())
+    }
 }
 
 fn error(symbol: &Symbol, message: String) -> PluginError {
@@ -73,41 +97,40 @@ fn positionals(symbol: &Symbol, extra: u32) -> (Vec<String>, Vec<usize>, u32) {
     (names, type_index, required)
 }
 
-fn clauses(symbol: &Symbol) -> Result<(Vec<Clause>, Vec<usize>), PluginError> {
+/// Every clause of a wrapper, the Elixir names of its positionals (`*args` expanded), and
+/// which signature parameter types each positional.
+struct Shape {
+    clauses: Vec<Clause>,
+    names: Vec<String>,
+    type_index: Vec<usize>,
+}
+
+fn shape(symbol: &Symbol) -> Result<Shape, PluginError> {
     let reference = u32::from(matches!(
         symbol.kind,
         SymbolKind::Method | SymbolKind::Property
     ));
     let arity = &symbol.arity;
     if matches!(symbol.kind, SymbolKind::Property | SymbolKind::Constant) {
-        let base: Vec<String> = if reference == 1 {
-            vec![REF.into()]
-        } else {
-            vec![]
-        };
-        let with_opts = base.iter().cloned().chain([OPTS.to_string()]).collect();
-        return Ok((
-            vec![
-                Clause {
-                    params: base,
-                    args: vec![],
-                    guarded_opts: false,
-                    opts: false,
-                },
-                Clause {
-                    params: with_opts,
-                    args: vec![],
-                    guarded_opts: false,
-                    opts: true,
-                },
-            ],
-            vec![],
-        ));
+        let clauses = vec![
+            Clause {
+                positional: 0,
+                guarded_opts: false,
+                opts: false,
+            },
+            Clause {
+                positional: 0,
+                guarded_opts: false,
+                opts: true,
+            },
+        ];
+        return Ok(Shape {
+            clauses,
+            names: vec![],
+            type_index: vec![],
+        });
     }
-    let declared = {
-        let (names, _, _) = positionals(symbol, 0);
-        names.len() as u32
-    };
+    let declared = positionals(symbol, 0).0.len() as u32;
     // Positional slots the range asks for beyond the declared ones: `*args` clauses.
     let total = arity
         .max
@@ -139,48 +162,34 @@ fn clauses(symbol: &Symbol) -> Result<(Vec<Clause>, Vec<usize>), PluginError> {
             ),
         ));
     }
-    let with_ref = |args: &[String]| -> Vec<String> {
-        let mut params = Vec::with_capacity(args.len() + 2);
-        if reference == 1 {
-            params.push(REF.to_string());
-        }
-        params.extend(args.iter().cloned());
-        params
-    };
-    let mut out = Vec::new();
-    let required = required as usize;
-    let total = total as usize;
-    out.push(Clause {
-        params: with_ref(&names[..required]),
-        args: names[..required].to_vec(),
+    let (required, total) = (required as usize, total as usize);
+    let mut clauses = vec![Clause {
+        positional: required,
         guarded_opts: false,
         opts: false,
-    });
+    }];
     for k in required + 1..=total {
-        let mut params = with_ref(&names[..k - 1]);
-        params.push(OPTS.into());
-        out.push(Clause {
-            params,
-            args: names[..k - 1].to_vec(),
+        clauses.push(Clause {
+            positional: k - 1,
             guarded_opts: true,
             opts: false,
         });
-        out.push(Clause {
-            params: with_ref(&names[..k]),
-            args: names[..k].to_vec(),
+        clauses.push(Clause {
+            positional: k,
             guarded_opts: false,
             opts: false,
         });
     }
-    let mut params = with_ref(&names[..total]);
-    params.push(OPTS.into());
-    out.push(Clause {
-        params,
-        args: names[..total].to_vec(),
+    clauses.push(Clause {
+        positional: total,
         guarded_opts: false,
         opts: true,
     });
-    Ok((out, type_index))
+    Ok(Shape {
+        clauses,
+        names,
+        type_index,
+    })
 }
 
 fn is_term(expr: &TypeExpr) -> bool {
@@ -206,64 +215,88 @@ fn type_or_term(expr: Option<&TypeExpr>) -> Typed {
     }
 }
 
-/// Indentation of a wrapper inside its module, and of its body.
+/// Indentation of a wrapper inside its module.
 const INDENT: usize = 2;
-const BODY_INDENT: usize = 4;
 
-/// The runtime call a clause makes, with `bang` picking the raising variant.
-fn body(symbol: &Symbol, clause: &Clause, bang: bool) -> Piece {
+/// Writes the runtime call a clause makes, with `bang` picking the raising variant.
+/// `attribute` is the Python attribute as an Elixir string literal.
+fn body(
+    out: &mut Out,
+    indent: usize,
+    symbol: &Symbol,
+    attribute: &str,
+    args: &[String],
+    clause: &Clause,
+    bang: bool,
+) {
+    let opts = if clause.has_opts() { OPTS } else { "[]" };
+    let args = &args[..clause.positional];
+    let function = match symbol.kind {
+        SymbolKind::Function | SymbolKind::ClassMethod | SymbolKind::StaticMethod => "call",
+        SymbolKind::Constructor => "call_class",
+        SymbolKind::Method => "call_method",
+        SymbolKind::Property => "get_attr",
+        SymbolKind::Constant => "get_module_attr",
+    };
+    let reference = matches!(symbol.kind, SymbolKind::Method | SymbolKind::Property);
+    let named = !matches!(symbol.kind, SymbolKind::Constructor);
+    let positional = !matches!(symbol.kind, SymbolKind::Property | SymbolKind::Constant);
     let suffix = if bang { "!" } else { "" };
-    let list_flat = format!("[{}]", clause.args.join(", "));
-    let opts = if clause.opts || clause.guarded_opts {
-        OPTS
-    } else {
-        "[]"
-    };
-    let attribute = string(
-        symbol
-            .python_name
-            .rsplit('.')
-            .next()
-            .unwrap_or(&symbol.python_name),
-    );
-    let (function, args): (&str, Vec<&str>) = match symbol.kind {
-        SymbolKind::Function | SymbolKind::ClassMethod | SymbolKind::StaticMethod => {
-            ("call", vec!["__MODULE__", &attribute, &list_flat, opts])
-        }
-        SymbolKind::Constructor => ("call_class", vec!["__MODULE__", &list_flat, opts]),
-        SymbolKind::Method => (
-            "call_method",
-            vec!["__MODULE__", REF, &attribute, &list_flat, opts],
-        ),
-        SymbolKind::Property => ("get_attr", vec!["__MODULE__", REF, &attribute, opts]),
-        SymbolKind::Constant => ("get_module_attr", vec!["__MODULE__", &attribute, opts]),
-    };
-    let name = format!("SnakeBridge.Runtime.{function}{suffix}");
-    Piece::fitting(BODY_INDENT, format!("{name}({})", args.join(", ")), || {
-        // Too long: the arguments break, and the positional list among them if it must.
-        let docs = args
-            .iter()
-            .map(|arg| {
-                if *arg == list_flat {
-                    list(clause.args.iter().map(|a| text(a.clone())).collect())
-                } else {
-                    text(*arg)
+    out.fitting(
+        indent,
+        |line| {
+            let _ = write!(line, "SnakeBridge.Runtime.{function}{suffix}(__MODULE__, ");
+            if reference {
+                line.push_str("ref, ");
+            }
+            if named {
+                line.push_str(attribute);
+                line.push_str(", ");
+            }
+            if positional {
+                line.push('[');
+                for (i, arg) in args.iter().enumerate() {
+                    if i > 0 {
+                        line.push_str(", ");
+                    }
+                    line.push_str(arg);
                 }
-            })
-            .collect();
-        call(&name, docs)
-    })
+                line.push_str("], ");
+            }
+            line.push_str(opts);
+            line.push(')');
+        },
+        || {
+            // Too long: the arguments break, and the positional list among them if it must.
+            let mut docs = vec![text("__MODULE__")];
+            if reference {
+                docs.push(text(REF));
+            }
+            if named {
+                docs.push(text(attribute.to_string()));
+            }
+            if positional {
+                docs.push(list(args.iter().map(|a| text(a.clone())).collect()));
+            }
+            docs.push(text(opts));
+            call(&format!("SnakeBridge.Runtime.{function}{suffix}"), docs)
+        },
+    );
 }
 
 /// Writes the wrapper for `symbol` into `out`, one block per clause; `markdown` is the doc
-/// stage's text for it. Returns its arity range for `__functions__/0`.
+/// stage's text for it.
 pub(crate) fn wrapper(
     out: &mut Out,
     symbol: &Symbol,
     types: Option<&SymbolTypes>,
     markdown: &str,
 ) -> Result<(), PluginError> {
-    let (clauses, type_index) = clauses(symbol)?;
+    let Shape {
+        clauses,
+        names,
+        type_index,
+    } = shape(symbol)?;
     let name = &symbol.elixir_name;
     if atom(name).is_none() {
         return Err(error(
@@ -271,6 +304,14 @@ pub(crate) fn wrapper(
             format!("`{name}` is not a valid Elixir function name"),
         ));
     }
+    let reference = matches!(symbol.kind, SymbolKind::Method | SymbolKind::Property);
+    let attribute = string(
+        symbol
+            .python_name
+            .rsplit('.')
+            .next()
+            .unwrap_or(&symbol.python_name),
+    );
     let slot_type = |slot: usize| {
         type_index
             .get(slot)
@@ -279,40 +320,41 @@ pub(crate) fn wrapper(
     let slots: Vec<Typed> = (0..type_index.len())
         .map(|slot| type_or_term(slot_type(slot)))
         .collect();
+    // A guarded pair's last argument is either its positional or the options.
+    let either: Vec<Typed> = (0..type_index.len())
+        .map(|slot| {
+            match slot_type(slot)
+                .filter(|t| !is_term(t))
+                .and_then(union_members)
+            {
+                Some(mut members) => {
+                    members.push(text("keyword()"));
+                    typed(union(members))
+                }
+                None => typed(text("term()")),
+            }
+        })
+        .collect();
+    let ref_type = typed(text("SnakeBridge.Ref.t()"));
+    let keyword = typed(text("keyword()"));
     let returns = type_or_term(types.map(|t| &t.returns));
-    let reference = usize::from(matches!(
-        symbol.kind,
-        SymbolKind::Method | SymbolKind::Property
-    ));
 
-    // One spec per arity: a guarded pair shares it, its last argument typed as either.
-    let mut specs_by_arity: Vec<(usize, Vec<Typed>)> = Vec::new();
+    // One spec per arity: a guarded pair shares it.
+    let mut specs_by_arity: Vec<(usize, Vec<&Typed>)> = Vec::new();
     for clause in &clauses {
-        let arity = clause.params.len();
+        let arity = clause.arity(reference);
         if specs_by_arity.iter().any(|(a, _)| *a == arity) {
             continue;
         }
-        let mut args: Vec<Typed> = Vec::new();
-        if reference == 1 {
-            args.push(typed(text("SnakeBridge.Ref.t()")));
+        let mut args: Vec<&Typed> = Vec::with_capacity(arity);
+        if reference {
+            args.push(&ref_type);
         }
-        args.extend(slots[..clause.args.len()].iter().cloned());
+        args.extend(&slots[..clause.positional]);
         if clause.guarded_opts {
-            let slot = clause.args.len();
-            args.push(
-                match slot_type(slot)
-                    .filter(|t| !is_term(t))
-                    .and_then(union_members)
-                {
-                    Some(mut members) => {
-                        members.push(text("keyword()"));
-                        typed(union(members))
-                    }
-                    None => typed(text("term()")),
-                },
-            );
+            args.push(&either[clause.positional]);
         } else if clause.opts {
-            args.push(typed(text("keyword()")));
+            args.push(&keyword);
         }
         specs_by_arity.push((arity, args));
     }
@@ -322,6 +364,7 @@ pub(crate) fn wrapper(
         tuple(vec![text(":ok"), returns.doc.clone()]),
         tuple(vec![text(":error"), text("SnakeBridge.Error.t()")]),
     ]));
+    const GUARD: &str = "SnakeBridge.Runtime.is_opts(opts)";
     for bang in [false, true] {
         let fname = if bang {
             format!("{name}!")
@@ -342,27 +385,21 @@ pub(crate) fn wrapper(
                     &doc_line(&format!("Like `{name}/{arity}`, but returns the value or raises `SnakeBridge.Error`.")),
                 ),
             }
-            out.piece(INDENT, &spec(&fname, args, result, INDENT));
+            spec(out, INDENT, &fname, args, result);
             // The doc and spec sit directly above the first clause of their arity.
             for (i, clause) in clauses
                 .iter()
-                .filter(|c| c.params.len() == *arity)
+                .filter(|c| c.arity(reference) == *arity)
                 .enumerate()
             {
                 if i > 0 {
                     out.block();
                 }
-                let guard = clause
-                    .guarded_opts
-                    .then(|| format!("SnakeBridge.Runtime.is_opts({OPTS})"));
-                def(
-                    out,
-                    INDENT,
-                    &fname,
-                    &clause.params,
-                    guard.as_deref(),
-                    &body(symbol, clause, bang),
-                );
+                let guard = clause.guarded_opts.then_some(GUARD);
+                let params = clause.params(reference, &names);
+                def(out, INDENT, &fname, &params, guard, |out, indent| {
+                    body(out, indent, symbol, &attribute, &names, clause, bang)
+                });
             }
         }
     }

@@ -49,3 +49,60 @@ impl Docs for Plugin {
         Ok(LibraryDocs { modules, symbols })
     }
 }
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+    use snakebridge_pdk::docs::*;
+
+    #[test]
+    #[ignore = "a timing probe, run by hand"]
+    fn probe() {
+        let doc = "Computes something.\n\nParameters\n----------\narg0 : int\n    The first argument.\n\nReturns\n-------\nfloat\n    The result.";
+        let symbols: Vec<Symbol> = (0..1000)
+            .map(|i| Symbol {
+                id: format!("Bench.f{i}"),
+                kind: SymbolKind::Function,
+                elixir_module: "Bench".into(),
+                elixir_name: format!("f{i}"),
+                python_module: "bench".into(),
+                python_name: format!("f{i}"),
+                signature: Signature {
+                    params: (0..(i % 6))
+                        .map(|p| Param {
+                            python_name: format!("arg{p}"),
+                            elixir_name: format!("arg{p}"),
+                            kind: ParamKind::PositionalOrKeyword,
+                            default: (p > 1).then(|| "None".into()),
+                            annotation: None,
+                        })
+                        .collect(),
+                    returns: None,
+                    source: SignatureSource::Inspect,
+                },
+                overloads: vec![],
+                doc: doc.into(),
+                arity: ArityRange {
+                    min: 0,
+                    max: 1,
+                    open: false,
+                },
+            })
+            .collect();
+        let library = Library {
+            name: "bench".into(),
+            elixir_module: "Bench".into(),
+            python_module: "bench".into(),
+            version: "1".into(),
+            modules: vec![],
+            symbols,
+        };
+        let start = std::time::Instant::now();
+        let docs = <Plugin as Docs>::render_docs(library).unwrap();
+        eprintln!(
+            "native docs: {:?} for {} symbols",
+            start.elapsed(),
+            docs.symbols.len()
+        );
+    }
+}
