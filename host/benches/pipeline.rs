@@ -318,9 +318,9 @@ fn noop() {
     println!("no-op project: 1000 files, {:.2} MB", bytes as f64 / 1e6);
     let binary = env!("CARGO_BIN_EXE_snakebridge");
     let cache = root.join("cache");
-    let run = || {
+    let run = |command: &str| {
         let out = Command::new(binary)
-            .args(["generate", "-q"])
+            .args([command, "-q"])
             .current_dir(root)
             .env("SNAKEBRIDGE_CACHE_DIR", &cache)
             .output()
@@ -331,10 +331,12 @@ fn noop() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    let first = measure(1, run);
+    let first = measure(1, || run("generate"));
     summary("generate, first run (introspects with Python)", &first);
-    let warm = measure(20, run);
+    let warm = measure(20, || run("generate"));
     summary("generate, no-op (warm caches, 1000 files)", &warm);
+    let verify = measure(10, || run("verify"));
+    summary("verify (re-render, compare, 1000 files)", &verify);
 }
 
 fn introspect() {
