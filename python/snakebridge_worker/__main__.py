@@ -1,0 +1,115 @@
+"""``python -m snakebridge_worker``: start a worker and announce it.
+
+The first line on stdout is ``READY protocol=1 transport=grpc port=<port> pid=<pid>``; after
+it, stdout is closed and file descriptor 1 points at stderr, so a library that prints cannot
+corrupt the protocol or block on a pipe nobody reads. The worker exits when stdin reaches
+end-of-file: its parent, the runtime, has gone, and an orphan must not outlive it.
+
+``--transport pipe`` serves the same dispatcher over length-prefixed frames on stdin/stdout
+instead; the runtime's benchmarks measure it as the floor gRPC is compared against.
+"""
+
+import argparse
+import importlib
+import os
+import signal
+import struct
+import sys
+import threading
+
+from . import PROTOCOL_VERSION
+from .dispatch import Dispatcher, Failure, log
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="snakebridge_worker")
+    parser.add_argument("--transport", choices=("grpc", "pipe"), default="grpc")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--max-message-bytes", type=int, default=64 * 1024 * 1024)
+    parser.add_argument("--descriptor", default=os.path.join(os.path.dirname(__file__), "worker_descriptor.bin"))
+    parser.add_argument("--ref-limit", type=int, default=100_000)
+    parser.add_argument("--preload", action="append", default=[])
+    options = parser.parse_args(argv)
+
+    # The protocol keeps the real stdout; everything else written to fd 1 goes to stderr.
+    protocol = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    for module in options.preload:
+        importlib.import_module(module)
+    dispatcher = Dispatcher(ref_limit=options.ref_limit)
+
+    def announce(port, pid):
+        line = "READY protocol={} transport={} port={} pid={}\n".format(
+            PROTOCOL_VERSION, options.transport, port, pid
+        )
+        protocol.write(line.encode("ascii"))
+
+    if options.transport == "pipe":
+        announce(0, os.getpid())
+        serve_pipe(dispatcher, protocol)
+        return
+
+    from .grpc_server import serve
+
+    def ready(port, pid):
+        announce(port, pid)
+        protocol.close()
+
+    server = serve(
+        dispatcher, options.port, options.threads, options.max_message_bytes, options.descriptor, ready
+    )
+    stop = threading.Event()
+    watch_parent(stop)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop(grace=1).wait()
+
+
+def watch_parent(stop):
+    """Stops the worker when stdin closes: the runtime exited or was killed."""
+
+    def watch():
+        try:
+            while sys.stdin.buffer.read(65536):
+                pass
+        finally:
+            stop.set()
+            # A call stuck in C code would keep a graceful stop waiting forever.
+            threading.Timer(3.0, lambda: os._exit(0)).start()
+
+    threading.Thread(target=watch, name="snakebridge-parent-watch", daemon=True).start()
+
+
+def serve_pipe(dispatcher, protocol):
+    """Frames: a 4-byte big-endian length, then ``tool\\n`` and the payload JSON. Replies: the
+    length, one status byte (0 result, 1 error), then JSON."""
+    source = sys.stdin.buffer
+    while True:
+        header = source.read(4)
+        if len(header) < 4:
+            return
+        (length,) = struct.unpack(">I", header)
+        tool, _, payload = source.read(length).partition(b"\n")
+        try:
+            body = b"\x00" + dispatcher.execute(tool.decode("utf-8"), payload).encode("utf-8")
+        except Failure as failure:
+            import json
+
+            body = b"\x01" + json.dumps(
+                {"type": failure.type_name, "message": failure.message, "traceback": failure.traceback}
+            ).encode("utf-8")
+        protocol.write(struct.pack(">I", len(body)) + body)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # start-up failure: say why on stderr, exit non-zero
+        log("failed to start: {}: {}".format(type(exc).__name__, exc))
+        sys.exit(1)

@@ -1,0 +1,341 @@
+"""The payload contract: what each tool and call type does, and the worker's object references.
+
+A payload is a JSON object with ``protocol_version``, ``library``, ``python_module``,
+``function``, ``args``, ``kwargs``, ``call_type`` and ``session_id``; per call type also
+``class``, ``instance`` and ``attr``, and ``returns`` (auto, value or ref). The transport
+(gRPC, or the benchmark's pipe) only moves bytes: everything here is the same for both.
+"""
+
+import importlib
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+
+from . import PROTOCOL_VERSION
+from .codec import Encoder, decode, tagged
+
+CALL_TYPES = ("function", "class", "method", "get_attr", "set_attr", "module_attr")
+
+
+class SnakeBridgeError(Exception):
+    """Base of the errors the worker raises about a payload rather than user code."""
+
+
+class ProtocolError(SnakeBridgeError):
+    """A payload this worker cannot read: wrong protocol version, missing key, bad value."""
+
+
+class RefNotFoundError(SnakeBridgeError, LookupError):
+    """A reference that was released, or whose worker is gone."""
+
+
+class SessionMismatchError(SnakeBridgeError):
+    """A reference used in a session other than the one that created it."""
+
+
+class TooManyRefsError(SnakeBridgeError):
+    """The worker holds as many live references as it may; release some."""
+
+
+class Failure(Exception):
+    """A Python exception as data: what travels back instead of a result."""
+
+    def __init__(self, type_name, message, traceback_text):
+        super().__init__(message)
+        self.type_name = type_name
+        self.message = message
+        self.traceback = traceback_text
+
+
+def describe(exc, skip_frames=0):
+    """A ``Failure`` for an exception: qualified type, message, and the traceback without the
+    worker's own frames."""
+    kind = type(exc)
+    module = kind.__module__
+    if module == "builtins":
+        name = kind.__qualname__
+    elif module.startswith("snakebridge_worker"):
+        name = "snakebridge." + kind.__qualname__
+    else:
+        name = module + "." + kind.__qualname__
+    frames = traceback.extract_tb(exc.__traceback__)[skip_frames:]
+    text = "".join(traceback.format_list(frames))
+    text += "".join(traceback.format_exception_only(kind, exc))
+    return Failure(name, str(exc), text)
+
+
+class Refs:
+    """Objects handed out by reference, per session. Ids carry the worker's pid so a reference
+    from a worker that has since restarted is recognised as such."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.objects = {}
+        self.counter = itertools.count(1)
+        self.prefix = "{}-".format(os.getpid())
+
+    def put(self, obj, session, library):
+        with self.lock:
+            if len(self.objects) >= self.limit:
+                raise TooManyRefsError(
+                    "this worker holds {} live references, its limit; release references "
+                    "or sessions you no longer need".format(self.limit)
+                )
+            ref_id = self.prefix + str(next(self.counter))
+            self.objects[ref_id] = (session, obj)
+        kind = type(obj)
+        return tagged(
+            "ref",
+            id=ref_id,
+            session_id=session,
+            library=library,
+            type_name=kind.__module__ + "." + kind.__qualname__,
+        )
+
+    def get(self, ref, session):
+        ref_id = ref.get("id")
+        with self.lock:
+            entry = self.objects.get(ref_id)
+        if entry is None:
+            if not str(ref_id).startswith(self.prefix):
+                raise RefNotFoundError(
+                    "reference {} was made by worker {}, which is no longer running (it crashed "
+                    "or was restarted); its objects are gone".format(ref_id, str(ref_id).split("-")[0])
+                )
+            raise RefNotFoundError("reference {} was released".format(ref_id))
+        owner, obj = entry
+        if owner != session:
+            raise SessionMismatchError(
+                "reference {} belongs to session {!r} and cannot be used in session {!r}".format(
+                    ref_id, owner, session
+                )
+            )
+        return obj
+
+    def release(self, ref_id):
+        with self.lock:
+            return self.objects.pop(ref_id, None) is not None
+
+    def release_session(self, session):
+        with self.lock:
+            doomed = [key for key, (owner, _) in self.objects.items() if owner == session]
+            for key in doomed:
+                del self.objects[key]
+        return len(doomed)
+
+    def __len__(self):
+        return len(self.objects)
+
+
+class Dispatcher:
+    """Runs tools on payloads. Every method returns JSON text or raises ``Failure``."""
+
+    def __init__(self, ref_limit=100_000, stream_batch=100, stream_flush_seconds=0.01):
+        self.refs = Refs(ref_limit)
+        self.stream_batch = stream_batch
+        self.stream_flush_seconds = stream_flush_seconds
+        self.resolved = {}
+
+    # Tools.
+
+    def execute(self, tool, payload_json):
+        try:
+            payload = self._payload(payload_json)
+            if tool == "snakebridge.call":
+                result = self._call(payload)
+            elif tool == "snakebridge.release_ref":
+                ref = payload.get("ref") or {}
+                result = self.refs.release(ref.get("id"))
+            elif tool == "snakebridge.release_session":
+                result = self.refs.release_session(self._session(payload))
+            else:
+                raise ProtocolError("unknown tool {!r}".format(tool))
+            return json.dumps(result, allow_nan=False, separators=(",", ":"))
+        except Failure:
+            raise
+        # A worker never dies from a user's exception, nor from a library calling sys.exit().
+        except (Exception, SystemExit) as exc:
+            raise describe(exc, skip_frames=_skip(exc)) from None
+
+    def stream(self, tool, payload_json):
+        """Yields JSON arrays of items, batched by count or time."""
+        try:
+            if tool != "snakebridge.stream":
+                raise ProtocolError("unknown streaming tool {!r}".format(tool))
+            payload = self._payload(payload_json)
+            source = self._iterable(payload)
+            encoder = self._encoder(payload)
+            iterator = iter(source)
+        except Failure:
+            raise
+        except (Exception, SystemExit) as exc:
+            raise describe(exc, skip_frames=_skip(exc)) from None
+        batch = []
+        started = 0.0
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                break
+            except (Exception, SystemExit) as exc:
+                if batch:
+                    yield _dump(batch)
+                raise describe(exc, skip_frames=_skip(exc)) from None
+            if not batch:
+                started = time.monotonic()
+            try:
+                batch.append(encoder.encode(item))
+            except Exception as exc:
+                raise describe(exc) from None
+            if (
+                len(batch) >= self.stream_batch
+                or time.monotonic() - started >= self.stream_flush_seconds
+            ):
+                yield _dump(batch)
+                batch = []
+        if batch:
+            yield _dump(batch)
+
+    # Payload pieces.
+
+    def _payload(self, payload_json):
+        try:
+            payload = json.loads(payload_json)
+        except ValueError as exc:
+            raise ProtocolError("payload is not JSON: {}".format(exc)) from None
+        if not isinstance(payload, dict):
+            raise ProtocolError("payload must be a JSON object")
+        version = payload.get("protocol_version")
+        if version != PROTOCOL_VERSION:
+            raise ProtocolError(
+                "payload protocol_version {!r}; this worker speaks {}: the snakebridge binary "
+                "and its Python worker come from different releases".format(version, PROTOCOL_VERSION)
+            )
+        return payload
+
+    @staticmethod
+    def _session(payload):
+        session = payload.get("session_id", "")
+        if not isinstance(session, str):
+            raise ProtocolError("session_id must be a string")
+        return session
+
+    def _encoder(self, payload):
+        session = self._session(payload)
+        library = payload.get("library", "")
+        return Encoder(
+            payload.get("returns", "auto"),
+            lambda obj: self.refs.put(obj, session, library),
+        )
+
+    def _arguments(self, payload):
+        session = self._session(payload)
+        resolve = lambda ref: self.refs.get(ref, session)  # noqa: E731
+        args = decode(payload.get("args", []), resolve)
+        kwargs = decode(payload.get("kwargs", {}), resolve)
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise ProtocolError("args must be a list and kwargs an object")
+        return args, {str(key): value for key, value in kwargs.items()}
+
+    def _module(self, payload):
+        name = payload.get("python_module") or payload.get("library")
+        if not name:
+            raise ProtocolError("payload names no python_module")
+        return importlib.import_module(name)
+
+    def _attribute(self, payload, key):
+        """The module attribute ``payload[key]``, a dotted path, cached per module."""
+        path = payload.get(key)
+        if not isinstance(path, str) or not path:
+            raise ProtocolError("payload needs {} for call_type {}".format(key, payload.get("call_type")))
+        cache_key = (payload.get("python_module") or payload.get("library"), path)
+        found = self.resolved.get(cache_key)
+        if found is None:
+            found = self._module(payload)
+            for part in path.split("."):
+                found = getattr(found, part)
+            self.resolved[cache_key] = found
+        return found
+
+    def _instance(self, payload):
+        ref = payload.get("instance")
+        if not isinstance(ref, dict) or ref.get("__type__") != "ref":
+            raise ProtocolError("payload needs instance, a ref, for call_type {}".format(payload.get("call_type")))
+        return self.refs.get(ref, self._session(payload))
+
+    def _call(self, payload):
+        encoder = self._encoder(payload)
+        return encoder.encode(self._invoke(payload))
+
+    def _invoke(self, payload):
+        """What the payload's call returns, as a Python value."""
+        call_type = payload.get("call_type", "function")
+        if call_type == "function":
+            function = self._attribute(payload, "function")
+            args, kwargs = self._arguments(payload)
+            return function(*args, **kwargs)
+        if call_type == "class":
+            cls = self._attribute(payload, "class")
+            args, kwargs = self._arguments(payload)
+            return cls(*args, **kwargs)
+        if call_type == "method":
+            target = self._instance(payload)
+            method = getattr(target, _name(payload, "function"))
+            args, kwargs = self._arguments(payload)
+            return method(*args, **kwargs)
+        if call_type == "get_attr":
+            return getattr(self._instance(payload), _name(payload, "attr"))
+        if call_type == "set_attr":
+            target = self._instance(payload)
+            args, _ = self._arguments(payload)
+            if len(args) != 1:
+                raise ProtocolError("set_attr takes exactly one argument, the value")
+            setattr(target, _name(payload, "attr"), args[0])
+            return None
+        if call_type == "module_attr":
+            return self._attribute(payload, "attr")
+        raise ProtocolError(
+            "unknown call_type {!r}; one of {}".format(call_type, ", ".join(CALL_TYPES))
+        )
+
+    def _iterable(self, payload):
+        if payload.get("call_type") == "iterate":
+            return self._instance(payload)
+        return self._invoke(payload)
+
+    def heartbeat(self):
+        return os.getpid(), len(self.refs)
+
+
+def _name(payload, key):
+    name = payload.get(key)
+    if not isinstance(name, str) or not name:
+        raise ProtocolError("payload needs {} for call_type {}".format(key, payload.get("call_type")))
+    return name
+
+
+def _dump(items):
+    return json.dumps(items, allow_nan=False, separators=(",", ":"))
+
+
+def _skip(exc):
+    """Frames of the worker itself at the top of a traceback: everything up to the first
+    frame outside this package."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    here = os.path.dirname(os.path.abspath(__file__))
+    skip = 0
+    for frame in frames:
+        if os.path.dirname(os.path.abspath(frame.filename)) != here:
+            break
+        skip += 1
+    return skip if skip < len(frames) else 0
+
+
+def log(message):
+    sys.stderr.write("snakebridge worker {}: {}\n".format(os.getpid(), message))
+    sys.stderr.flush()

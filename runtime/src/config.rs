@@ -1,0 +1,49 @@
+//! How a pool runs its workers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    /// The interpreter, with the project's libraries and `grpcio` installed.
+    pub python: PathBuf,
+    pub workers: usize,
+    /// gRPC threads in each worker; the pool runs one fewer calls at a time on a worker.
+    pub threads_per_worker: usize,
+    /// Directories put on `PYTHONPATH` after the worker package: the project's own Python.
+    pub python_path: Vec<PathBuf>,
+    pub env: Vec<(String, String)>,
+    /// Modules each worker imports before it is ready, so first calls do not pay for them.
+    pub preload: Vec<String>,
+    pub current_dir: Option<PathBuf>,
+    /// A call's deadline unless it sets its own; for streams, the longest wait for a batch.
+    pub call_timeout: Duration,
+    pub start_timeout: Duration,
+    /// The largest request or result, each way.
+    pub max_message_bytes: usize,
+    /// Calls that may wait for capacity before new ones are refused.
+    pub queue_limit: usize,
+    pub heartbeat_interval: Duration,
+    /// Copy workers' stderr, line by line, to this process's stderr.
+    pub forward_stderr: bool,
+}
+
+impl PoolConfig {
+    pub fn new(python: impl Into<PathBuf>) -> PoolConfig {
+        PoolConfig {
+            python: python.into(),
+            workers: 2,
+            threads_per_worker: 8,
+            python_path: Vec::new(),
+            env: Vec::new(),
+            preload: Vec::new(),
+            current_dir: None,
+            call_timeout: Duration::from_secs(60),
+            start_timeout: Duration::from_secs(60),
+            max_message_bytes: 64 * 1024 * 1024,
+            queue_limit: 10_000,
+            heartbeat_interval: Duration::from_secs(5),
+            forward_stderr: true,
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The Python worker package, embedded in the binary and written out for each pool, so a
+//! `cargo install`ed binary needs no other files.
+
+use std::path::{Path, PathBuf};
+
+/// The package's files, by name.
+const FILES: &[(&str, &str)] = &[
+    (
+        "__init__.py",
+        include_str!("../../python/snakebridge_worker/__init__.py"),
+    ),
+    (
+        "__main__.py",
+        include_str!("../../python/snakebridge_worker/__main__.py"),
+    ),
+    (
+        "codec.py",
+        include_str!("../../python/snakebridge_worker/codec.py"),
+    ),
+    (
+        "dispatch.py",
+        include_str!("../../python/snakebridge_worker/dispatch.py"),
+    ),
+    (
+        "grpc_server.py",
+        include_str!("../../python/snakebridge_worker/grpc_server.py"),
+    ),
+];
+
+/// The worker service's `FileDescriptorSet`, compiled from `runtime/proto` by the build script.
+pub(crate) const DESCRIPTOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/worker_descriptor.bin"));
+
+/// A private directory (mode 0700) holding the package; removed when dropped.
+#[derive(Debug)]
+pub(crate) struct WorkerDir {
+    dir: tempfile::TempDir,
+}
+
+impl WorkerDir {
+    pub(crate) fn create() -> std::io::Result<WorkerDir> {
+        let dir = tempfile::Builder::new()
+            .prefix("snakebridge-runtime-")
+            .tempdir()?;
+        let package = dir.path().join("snakebridge_worker");
+        std::fs::create_dir(&package)?;
+        for (name, text) in FILES {
+            std::fs::write(package.join(name), text)?;
+        }
+        std::fs::write(package.join("worker_descriptor.bin"), DESCRIPTOR)?;
+        Ok(WorkerDir { dir })
+    }
+
+    /// The directory to put on `PYTHONPATH`.
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn descriptor(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("snakebridge_worker")
+            .join("worker_descriptor.bin")
+    }
+}

@@ -1,0 +1,295 @@
+//! One Python worker process: started, announced ready, watched until it exits.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{Notify, watch};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::PoolConfig;
+use crate::call::PROTOCOL_VERSION;
+use crate::error::Error;
+use crate::proto::worker_client::WorkerClient;
+use crate::proto::{HeartbeatRequest, HeartbeatResponse};
+use crate::python::WorkerDir;
+
+/// How many of a worker's last stderr lines are kept for error messages.
+const STDERR_LINES: usize = 40;
+
+pub(crate) struct Worker {
+    pub(crate) pid: u32,
+    client: WorkerClient<Channel>,
+    exit: watch::Receiver<Option<String>>,
+    close_stdin: Arc<Notify>,
+    kill: Arc<Notify>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    /// Calls running on this worker.
+    pub(crate) in_flight: AtomicUsize,
+    /// Calls whose caller gave up at their deadline while Python kept running them.
+    pub(crate) hung: AtomicUsize,
+    /// Replaced in its slot; killed once only hung calls remain.
+    pub(crate) retiring: AtomicBool,
+}
+
+impl Worker {
+    pub(crate) async fn start(config: &PoolConfig, dir: &WorkerDir) -> Result<Arc<Worker>, Error> {
+        let failed = |reason: String, stderr: Vec<String>| Error::WorkerStart {
+            python: config.python.clone(),
+            reason,
+            stderr,
+        };
+        let mut command = Command::new(&config.python);
+        command
+            .args(["-m", "snakebridge_worker", "--transport", "grpc", "--port", "0"])
+            .arg("--threads")
+            .arg(config.threads_per_worker.to_string())
+            .arg("--max-message-bytes")
+            .arg(config.max_message_bytes.to_string())
+            .arg("--descriptor")
+            .arg(dir.descriptor());
+        for module in &config.preload {
+            command.arg("--preload").arg(module);
+        }
+        let mut path = vec![dir.path().to_path_buf()];
+        path.extend(config.python_path.iter().cloned());
+        if let Some(existing) = std::env::var_os("PYTHONPATH") {
+            path.extend(std::env::split_paths(&existing));
+        }
+        command
+            .env(
+                "PYTHONPATH",
+                std::env::join_paths(path).map_err(|e| failed(e.to_string(), vec![]))?,
+            )
+            .env("PYTHONUNBUFFERED", "1")
+            .envs(config.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(dir) = &config.current_dir {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().map_err(|e| failed(e.to_string(), vec![]))?;
+        let pid = child.id().unwrap_or_default();
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(pipe) = child.stderr.take() {
+            tokio::spawn(collect_stderr(
+                pipe,
+                pid,
+                stderr.clone(),
+                config.forward_stderr,
+            ));
+        }
+        let stdout = child.stdout.take();
+        let ready = tokio::time::timeout(config.start_timeout, read_ready(stdout)).await;
+        let port = match ready {
+            Ok(Ok(port)) => port,
+            Ok(Err(reason)) => {
+                let status = finish(child).await;
+                return Err(failed(
+                    format!("{reason} ({status})"),
+                    tail(&stderr, Duration::from_millis(100)).await,
+                ));
+            }
+            Err(_) => {
+                let _ = child.start_kill();
+                finish(child).await;
+                return Err(failed(
+                    format!("not ready within {:?}", config.start_timeout),
+                    tail(&stderr, Duration::ZERO).await,
+                ));
+            }
+        };
+        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .map_err(|e| failed(e.to_string(), vec![]))?
+            .tcp_nodelay(true)
+            .connect_timeout(config.start_timeout)
+            .connect()
+            .await
+            .map_err(|e| failed(format!("cannot connect to port {port}: {e}"), vec![]))?;
+        let client = WorkerClient::new(channel)
+            .max_decoding_message_size(config.max_message_bytes)
+            .max_encoding_message_size(config.max_message_bytes);
+
+        let (exit_tx, exit) = watch::channel(None);
+        let close_stdin = Arc::new(Notify::new());
+        let kill = Arc::new(Notify::new());
+        tokio::spawn(watch_exit(child, exit_tx, close_stdin.clone(), kill.clone()));
+        let worker = Arc::new(Worker {
+            pid,
+            client,
+            exit,
+            close_stdin,
+            kill,
+            stderr,
+            in_flight: AtomicUsize::new(0),
+            hung: AtomicUsize::new(0),
+            retiring: AtomicBool::new(false),
+        });
+        let reply = worker
+            .heartbeat(config.start_timeout)
+            .await
+            .map_err(|e| failed(format!("first heartbeat failed: {e}"), vec![]))?;
+        if reply.protocol_version != PROTOCOL_VERSION {
+            worker.kill();
+            return Err(failed(
+                format!(
+                    "the worker speaks protocol {}, this runtime {PROTOCOL_VERSION}",
+                    reply.protocol_version
+                ),
+                vec![],
+            ));
+        }
+        Ok(worker)
+    }
+
+    pub(crate) fn client(&self) -> WorkerClient<Channel> {
+        self.client.clone()
+    }
+
+    pub(crate) async fn heartbeat(
+        &self,
+        timeout: Duration,
+    ) -> Result<HeartbeatResponse, tonic::Status> {
+        let mut request = tonic::Request::new(HeartbeatRequest { nonce: 1 });
+        request.set_timeout(timeout);
+        Ok(self.client().heartbeat(request).await?.into_inner())
+    }
+
+    /// How the process ended, once it has.
+    pub(crate) fn exit_status(&self) -> Option<String> {
+        self.exit.borrow().clone()
+    }
+
+    /// Resolves when the process has exited.
+    pub(crate) async fn exited(&self) {
+        let mut exit = self.exit.clone();
+        let _ = exit.wait_for(Option::is_some).await;
+    }
+
+    pub(crate) fn kill(&self) {
+        self.kill.notify_one();
+    }
+
+    /// Closes stdin, which the worker takes as the signal to stop; kills it after `grace`.
+    pub(crate) async fn stop(&self, grace: Duration) {
+        self.close_stdin.notify_one();
+        if tokio::time::timeout(grace, self.exited()).await.is_err() {
+            self.kill();
+            self.exited().await;
+        }
+    }
+
+    pub(crate) fn stderr_tail(&self) -> Vec<String> {
+        lines(&self.stderr)
+    }
+
+    /// The error for a call whose transport failed: a crash if the process has exited (give
+    /// the exit a moment to be noticed), a transport error otherwise.
+    pub(crate) async fn failure(&self, status: &tonic::Status) -> Error {
+        let _ = tokio::time::timeout(Duration::from_millis(200), self.exited()).await;
+        match self.exit_status() {
+            Some(exit) => Error::WorkerCrashed {
+                pid: self.pid,
+                status: exit,
+                stderr: self.stderr_tail(),
+            },
+            None => Error::Transport(status.to_string()),
+        }
+    }
+}
+
+/// Reads stdout up to the `READY` line and returns the port.
+async fn read_ready(stdout: Option<impl AsyncRead + Unpin>) -> Result<u16, String> {
+    let stdout = stdout.ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        let Some(fields) = line.strip_prefix("READY ") else {
+            continue;
+        };
+        let field = |key: &str| {
+            fields
+                .split(' ')
+                .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
+        };
+        if field("protocol") != Some(&PROTOCOL_VERSION.to_string()) {
+            return Err(format!(
+                "the worker announced `{line}`, not protocol {PROTOCOL_VERSION}"
+            ));
+        }
+        return field("port")
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| format!("no port in `{line}`"));
+    }
+    Err("the worker exited before it was ready".into())
+}
+
+async fn collect_stderr(
+    pipe: impl AsyncRead + Unpin,
+    pid: u32,
+    ring: Arc<Mutex<VecDeque<String>>>,
+    forward: bool,
+) {
+    use std::io::Write;
+
+    let mut lines = BufReader::new(pipe).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if forward {
+            let _ = writeln!(std::io::stderr(), "[python {pid}] {line}");
+        }
+        if let Ok(mut ring) = ring.lock() {
+            if ring.len() == STDERR_LINES {
+                ring.pop_front();
+            }
+            ring.push_back(line);
+        }
+    }
+}
+
+fn lines(ring: &Mutex<VecDeque<String>>) -> Vec<String> {
+    ring.lock()
+        .map(|ring| ring.iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The stderr lines so far, after giving the reader `settle` to catch up with a dead process.
+async fn tail(ring: &Mutex<VecDeque<String>>, settle: Duration) -> Vec<String> {
+    tokio::time::sleep(settle).await;
+    lines(ring)
+}
+
+async fn finish(mut child: Child) -> String {
+    match tokio::time::timeout(Duration::from_secs(2), child.wait()).await {
+        Ok(Ok(status)) => status.to_string(),
+        _ => {
+            let _ = child.start_kill();
+            "killed".into()
+        }
+    }
+}
+
+async fn watch_exit(
+    mut child: Child,
+    exit: watch::Sender<Option<String>>,
+    close_stdin: Arc<Notify>,
+    kill: Arc<Notify>,
+) {
+    let mut stdin = child.stdin.take();
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            () = close_stdin.notified() => drop(stdin.take()),
+            () = kill.notified() => { let _ = child.start_kill(); }
+        }
+    };
+    let text = match status {
+        Ok(status) => status.to_string(),
+        Err(e) => format!("wait failed: {e}"),
+    };
+    let _ = exit.send(Some(text));
+}
