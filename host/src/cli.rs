@@ -99,4 +99,16 @@ pub enum Command {
     },
     /// Report the Python, uv, library versions, output directory and plugins snakebridge finds.
     Doctor,
+    /// The run-time worker pool that generated modules call through.
+    Runtime {
+        #[command(subcommand)]
+        command: RuntimeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RuntimeCommand {
+    /// Serve the project's Python worker pool over an Erlang port on stdin/stdout;
+    /// `SnakeBridge.Runtime` starts this.
+    Serve,
 }

@@ -7,5 +7,6 @@ pub mod generate;
 pub mod init;
 pub mod promote;
 pub mod prune;
+pub mod runtime;
 pub mod scan;
 pub mod verify;

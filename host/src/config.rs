@@ -116,6 +116,34 @@ pub struct Config {
     pub plugins: Plugins,
     /// Keyed by name.
     pub libraries: BTreeMap<String, Library>,
+    pub runtime: Runtime,
+}
+
+/// `[runtime]`: the Python worker pool `snakebridge runtime serve` runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Runtime {
+    pub workers: usize,
+    /// gRPC threads per worker; one stays free for health checks.
+    pub threads: usize,
+    /// Seconds a call may take unless it sets its own timeout.
+    pub timeout_secs: u64,
+    /// Modules every worker imports before it is ready.
+    pub preload: Vec<String>,
+    pub queue_limit: usize,
+    pub max_message_bytes: usize,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            threads: 8,
+            timeout_secs: 60,
+            preload: Vec::new(),
+            queue_limit: 10_000,
+            max_message_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -129,6 +157,20 @@ struct RawConfig {
     plugins: RawPlugins,
     #[serde(default)]
     libraries: BTreeMap<Spanned<String>, Spanned<RawLibrary>>,
+    #[serde(default)]
+    runtime: RawRuntime,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuntime {
+    workers: Option<Spanned<usize>>,
+    threads: Option<Spanned<usize>>,
+    timeout: Option<Spanned<u64>>,
+    #[serde(default)]
+    preload: Vec<String>,
+    queue_limit: Option<Spanned<usize>>,
+    max_message_bytes: Option<Spanned<usize>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -419,6 +461,46 @@ impl Config {
             }
         }
 
+        let defaults = Runtime::default();
+        let at_least =
+            |value: Option<Spanned<usize>>, min: usize, key: &str, default: usize| match value {
+                Some(v) if *v.get_ref() < min => Err(invalid(
+                    format!("`{key}` must be at least {min}"),
+                    v.span(),
+                    None,
+                )),
+                Some(v) => Ok(*v.get_ref()),
+                None => Ok(default),
+            };
+        let runtime = Runtime {
+            workers: at_least(raw.runtime.workers, 1, "workers", defaults.workers)?,
+            threads: at_least(raw.runtime.threads, 2, "threads", defaults.threads)?,
+            timeout_secs: match raw.runtime.timeout {
+                Some(t) if *t.get_ref() == 0 => {
+                    return Err(invalid(
+                        "`timeout` must be at least 1 second".into(),
+                        t.span(),
+                        Some("a call can ask for less with `__runtime__: [timeout: ms]`".into()),
+                    ));
+                }
+                Some(t) => *t.get_ref(),
+                None => defaults.timeout_secs,
+            },
+            preload: raw.runtime.preload,
+            queue_limit: at_least(
+                raw.runtime.queue_limit,
+                1,
+                "queue_limit",
+                defaults.queue_limit,
+            )?,
+            max_message_bytes: at_least(
+                raw.runtime.max_message_bytes,
+                1024,
+                "max_message_bytes",
+                defaults.max_message_bytes,
+            )?,
+        };
+
         Ok(Self {
             paths: raw
                 .project
@@ -431,6 +513,7 @@ impl Config {
             python_timeout_secs,
             plugins,
             libraries,
+            runtime,
         })
     }
 

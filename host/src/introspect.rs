@@ -14,7 +14,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use wait_timeout::ChildExt;
 
-pub use environment::{Environment, MANAGED_DIR, ensure_environment, requirements};
+pub use environment::{
+    Environment, MANAGED_DIR, RUNTIME_PACKAGES, ensure_environment, requirements,
+};
 
 /// The introspection script, embedded so an installed binary needs no other files.
 pub const SCRIPT: &str = include_str!("../../python/snakebridge_introspect.py");

@@ -86,3 +86,95 @@ pub fn load(root: &Path) -> Result<Ledger, Error> {
             .to_string(),
     })
 }
+
+/// One call site's key in the recorder: library, module, function, arity.
+type Key = (String, String, String, u32);
+
+/// Counts the dynamic calls a runtime makes and keeps `.snakebridge/ledger.json` current:
+/// written when a call is seen for the first time, and with the counts by [`flush`](Recorder::flush).
+pub struct Recorder {
+    root: PathBuf,
+    /// Calls counted, and how many of them the file already has.
+    counts: std::sync::Mutex<std::collections::BTreeMap<Key, (u64, u64)>>,
+}
+
+impl Recorder {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            counts: Default::default(),
+        }
+    }
+
+    /// Records one call of `module.function` (`function` may be dotted: `fft.fft`).
+    pub fn record(&self, library: &str, module: &str, function: &str, arity: u32) {
+        let path = format!("{module}.{function}");
+        let Some((module, function)) = path.rsplit_once('.') else {
+            return;
+        };
+        let key = (
+            library.to_string(),
+            module.to_string(),
+            function.to_string(),
+            arity,
+        );
+        let first = {
+            let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            let (count, _) = counts.entry(key).or_insert((0, 0));
+            *count += 1;
+            *count == 1
+        };
+        if first {
+            self.flush();
+        }
+    }
+
+    /// Adds the counts not yet written to the ledger file. The ledger is a local aid: failing
+    /// to write it is reported, never fatal.
+    pub fn flush(&self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match self.merge(&counts) {
+            Ok(()) => {
+                for (count, written) in counts.values_mut() {
+                    *written = *count;
+                }
+            }
+            Err(message) => {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: cannot update `{PATH}`: {message}"
+                );
+            }
+        }
+    }
+
+    fn merge(&self, counts: &std::collections::BTreeMap<Key, (u64, u64)>) -> Result<(), String> {
+        let mut ledger = load(&self.root).map_err(|e| e.to_string())?;
+        let mut entries: std::collections::BTreeMap<Key, u64> = ledger
+            .calls
+            .drain(..)
+            .map(|e| ((e.library, e.module, e.function, e.arity), e.count))
+            .collect();
+        for (key, (count, written)) in counts {
+            *entries.entry(key.clone()).or_insert(0) += count - written;
+        }
+        ledger.calls = entries
+            .into_iter()
+            .map(|((library, module, function, arity), count)| Entry {
+                library,
+                module,
+                function,
+                arity,
+                count,
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&ledger).map_err(|e| e.to_string())?;
+        text.push('\n');
+        let dir = crate::write::Directory::create(&self.root, crate::project::METADATA_DIR)
+            .map_err(|e| e.to_string())?;
+        dir.write_if_changed("ledger.json", text.as_bytes())
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

@@ -100,6 +100,10 @@ pub enum Error {
     #[error("cannot start the WebAssembly engine: {message}")]
     #[diagnostic(code(snakebridge::engine))]
     Engine { message: String },
+
+    #[error("the runtime failed: {message}")]
+    #[diagnostic(code(snakebridge::runtime))]
+    Runtime { message: String },
 }
 
 /// Exit codes, documented in the README.
@@ -209,6 +213,12 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
                 }
                 (None, None) => {}
             }
+            Ok(Outcome::Done)
+        }
+        cli::Command::Runtime {
+            command: cli::RuntimeCommand::Serve,
+        } => {
+            commands::runtime::serve(&project::Project::load(&root, printer)?)?;
             Ok(Outcome::Done)
         }
         cli::Command::Doctor => {

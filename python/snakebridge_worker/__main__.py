@@ -11,6 +11,7 @@ instead; the runtime's benchmarks measure it as the floor gRPC is compared again
 
 import argparse
 import importlib
+import json
 import os
 import signal
 import struct
@@ -97,8 +98,6 @@ def serve_pipe(dispatcher, protocol):
         try:
             body = b"\x00" + dispatcher.execute(tool.decode("utf-8"), payload).encode("utf-8")
         except Failure as failure:
-            import json
-
             body = b"\x01" + json.dumps(
                 {"type": failure.type_name, "message": failure.message, "traceback": failure.traceback}
             ).encode("utf-8")

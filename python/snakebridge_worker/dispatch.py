@@ -325,7 +325,7 @@ def _dump(items):
 
 def _skip(exc):
     """Frames of the worker itself at the top of a traceback: everything up to the first
-    frame outside this package."""
+    frame outside this package (all of them when a C function raised)."""
     frames = traceback.extract_tb(exc.__traceback__)
     here = os.path.dirname(os.path.abspath(__file__))
     skip = 0
@@ -333,7 +333,7 @@ def _skip(exc):
         if os.path.dirname(os.path.abspath(frame.filename)) != here:
             break
         skip += 1
-    return skip if skip < len(frames) else 0
+    return skip
 
 
 def log(message):

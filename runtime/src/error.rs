@@ -37,10 +37,14 @@ pub enum Error {
         stderr: Vec<String>,
     },
 
-    #[error("{queued} calls are already waiting for a worker, the pool's limit; retry later or raise `queue_limit`")]
+    #[error(
+        "{queued} calls are already waiting for a worker, the pool's limit; retry later or raise `queue_limit`"
+    )]
     Overloaded { queued: usize },
 
-    #[error("a message was larger than the {limit}-byte limit: {detail}; return a reference instead (returns: ref) or raise `max_message_bytes`")]
+    #[error(
+        "a message was larger than the {limit}-byte limit: {detail}; return a reference instead (returns: ref) or raise `max_message_bytes`"
+    )]
     TooLarge { limit: usize, detail: String },
 
     #[error("the worker sent a result that is not valid: {0}")]

@@ -18,8 +18,8 @@
 mod call;
 mod config;
 mod error;
-pub mod port;
 mod pool;
+pub mod port;
 mod proto;
 mod python;
 mod term;

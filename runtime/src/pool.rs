@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::PoolConfig;
 use crate::call::Call;
 use crate::error::{Error, PythonError};
 use crate::proto::execute_response::Outcome;
@@ -24,7 +25,6 @@ use crate::proto::{ExecuteRequest, StreamChunk};
 use crate::python::WorkerDir;
 use crate::value::Ref;
 use crate::worker::Worker;
-use crate::PoolConfig;
 
 /// Consecutive failed starts after which a slot gives up and reports the error to calls.
 const MAX_START_FAILURES: u32 = 5;
@@ -156,7 +156,9 @@ impl Pool {
     pub async fn call(&self, call: &Call) -> Result<Value, Error> {
         let timeout = call.timeout.unwrap_or(self.inner.config.call_timeout);
         let deadline = Instant::now() + timeout;
-        let lease = self.lease(call.session.as_deref(), deadline, timeout).await?;
+        let lease = self
+            .lease(call.session.as_deref(), deadline, timeout)
+            .await?;
         let payload = encode(call)?;
         self.execute(lease, "snakebridge.call", payload, deadline, timeout)
             .await
@@ -167,14 +169,15 @@ impl Pool {
     pub async fn stream(&self, call: &Call) -> Result<CallStream, Error> {
         let timeout = call.timeout.unwrap_or(self.inner.config.call_timeout);
         let deadline = Instant::now() + timeout;
-        let lease = self.lease(call.session.as_deref(), deadline, timeout).await?;
+        let lease = self
+            .lease(call.session.as_deref(), deadline, timeout)
+            .await?;
         let request = tonic::Request::new(ExecuteRequest {
             tool: "snakebridge.stream".into(),
             payload: encode(call)?,
         });
         let mut client = lease.worker.client();
-        let chunks = match tokio::time::timeout_at(deadline, client.execute_stream(request)).await
-        {
+        let chunks = match tokio::time::timeout_at(deadline, client.execute_stream(request)).await {
             Err(_) => return Err(self.inner.hang(lease, timeout)),
             Ok(Err(status)) => return Err(self.inner.classify(lease, &status, timeout).await),
             Ok(Ok(response)) => response.into_inner(),
@@ -203,7 +206,9 @@ impl Pool {
             "protocol_version": crate::call::PROTOCOL_VERSION,
             "ref": reference.to_value(),
         });
-        let value = self.direct(&worker, "snakebridge.release_ref", &payload).await?;
+        let value = self
+            .direct(&worker, "snakebridge.release_ref", &payload)
+            .await?;
         Ok(value.as_bool().unwrap_or(false))
     }
 
@@ -392,7 +397,9 @@ fn outcome(outcome: Option<Outcome>) -> Result<Value, Error> {
             message: e.message,
             traceback: e.traceback,
         })),
-        None => Err(Error::Protocol("a response with neither result nor error".into())),
+        None => Err(Error::Protocol(
+            "a response with neither result nor error".into(),
+        )),
     }
 }
 
@@ -470,7 +477,8 @@ impl Inner {
             worker.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
         let mut state = self.lock();
-        let current = matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, worker));
+        let current =
+            matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, worker));
         if current {
             self.dispatch(&mut state);
         } else if worker.retiring.load(Ordering::SeqCst)
@@ -492,7 +500,12 @@ impl Inner {
         }
     }
 
-    async fn classify(self: &Arc<Self>, lease: Lease, status: &tonic::Status, timeout: Duration) -> Error {
+    async fn classify(
+        self: &Arc<Self>,
+        lease: Lease,
+        status: &tonic::Status,
+        timeout: Duration,
+    ) -> Error {
         use tonic::Code;
         let message = status.message();
         if status.code() == Code::DeadlineExceeded
@@ -517,7 +530,8 @@ impl Inner {
         worker.retiring.store(true, Ordering::SeqCst);
         {
             let mut state = self.lock();
-            let current = matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, worker));
+            let current =
+                matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, worker));
             if current && !self.closed.load(Ordering::SeqCst) {
                 state.slots[slot].worker = SlotWorker::Starting;
                 spawn_replacement(self.clone(), slot, Duration::ZERO);
@@ -614,7 +628,8 @@ async fn monitor(inner: Weak<Inner>, slot: usize, worker: Arc<Worker>) {
         return;
     };
     let mut state = inner.lock();
-    let current = matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, &worker));
+    let current =
+        matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, &worker));
     if current && !inner.closed.load(Ordering::SeqCst) {
         use std::io::Write;
         let _ = writeln!(
@@ -657,11 +672,18 @@ async fn heartbeats(inner: Weak<Inner>) {
                 .collect()
         };
         for (slot, worker) in idle {
-            let answered = worker.heartbeat(interval.min(Duration::from_secs(5))).await.is_ok();
+            let answered = worker
+                .heartbeat(interval.min(Duration::from_secs(5)))
+                .await
+                .is_ok();
             let missed = {
                 let mut state = inner.lock();
                 let entry = &mut state.slots[slot];
-                entry.missed_heartbeats = if answered { 0 } else { entry.missed_heartbeats + 1 };
+                entry.missed_heartbeats = if answered {
+                    0
+                } else {
+                    entry.missed_heartbeats + 1
+                };
                 entry.missed_heartbeats
             };
             if missed >= MAX_MISSED_HEARTBEATS {
@@ -692,8 +714,9 @@ impl CallStream {
             Ok(Ok(Some(chunk))) => {
                 self.lease = Some(lease);
                 match chunk.outcome {
-                    Some(ChunkOutcome::Items(bytes)) => serde_json::from_slice(&bytes)
-                        .map_err(|e| Error::Protocol(e.to_string())),
+                    Some(ChunkOutcome::Items(bytes)) => {
+                        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
+                    }
                     Some(ChunkOutcome::Error(e)) => Err(Error::Python(PythonError {
                         python_type: e.r#type,
                         message: e.message,

@@ -28,7 +28,8 @@ const FILES: &[(&str, &str)] = &[
 ];
 
 /// The worker service's `FileDescriptorSet`, compiled from `runtime/proto` by the build script.
-pub(crate) const DESCRIPTOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/worker_descriptor.bin"));
+pub(crate) const DESCRIPTOR: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/worker_descriptor.bin"));
 
 /// A private directory (mode 0700) holding the package; removed when dropped.
 #[derive(Debug)]

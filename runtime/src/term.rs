@@ -1,1 +1,427 @@
-//! ETF
+//! Erlang terms (from Elixir, in external term format) to the worker's tagged JSON and back.
+//!
+//! | Elixir | JSON / tag | Python |
+//! |---|---|---|
+//! | `nil`, `true`, `false` | null, booleans | `None`, `True`, `False` |
+//! | other atoms | `atom` | `Atom`, a `str` |
+//! | integers | numbers, `int` beyond 64 bits | `int` |
+//! | floats | numbers; `:infinity`, `:neg_infinity`, `:nan` come back from `special_float` | `float` |
+//! | UTF-8 binaries | strings | `str` |
+//! | other binaries, `%SnakeBridge.Bytes{}` | `bytes` | `bytes` (which come back as binaries) |
+//! | lists | arrays | `list` |
+//! | tuples | `tuple` | `tuple` |
+//! | maps with string keys | objects | `dict` |
+//! | other maps | `dict` | `dict` |
+//! | `MapSet` | `set` (`frozenset` comes back as a `MapSet` too) | `set` |
+//! | `%SnakeBridge.Complex{}` | `complex` | `complex` |
+//! | `%SnakeBridge.Ref{}` | `ref` | the object |
+//!
+//! Pids, ports, references, functions, improper lists, bitstrings and other structs cannot
+//! cross; they are errors naming the value.
+//!
+//! Sets come back as `{:__snakebridge_set__, elements}`, which the Elixir side turns into a
+//! `MapSet` (its internal layout is not ours to build); [`Decoded::has_sets`] tells it to look.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use eetf::{Atom, BigInteger, Binary, FixInteger, Float, List, Map, Term, Tuple};
+use num_bigint::BigInt;
+use serde_json::{Map as Object, Value, json};
+
+use crate::value::{self, Ref, tag, tagged};
+
+/// The atom Elixir's side replaces with a `MapSet`.
+pub(crate) const SET_MARKER: &str = "__snakebridge_set__";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct TermError(pub(crate) String);
+
+fn error<T>(message: String) -> Result<T, TermError> {
+    Err(TermError(message))
+}
+
+pub(crate) fn atom(name: &str) -> Term {
+    Term::Atom(Atom::from(name))
+}
+
+pub(crate) fn binary(text: &str) -> Term {
+    Term::Binary(Binary::from(text.as_bytes()))
+}
+
+pub(crate) fn tuple(elements: Vec<Term>) -> Term {
+    Term::Tuple(Tuple::from(elements))
+}
+
+pub(crate) fn integer(value: i64) -> Term {
+    match i32::try_from(value) {
+        Ok(small) => Term::FixInteger(FixInteger::from(small)),
+        Err(_) => Term::BigInteger(BigInteger {
+            value: BigInt::from(value),
+        }),
+    }
+}
+
+/// A map with atom keys, as Elixir writes `%{key: value}`.
+pub(crate) fn atom_map(entries: Vec<(&str, Term)>) -> Term {
+    Term::Map(Map {
+        map: entries.into_iter().map(|(k, v)| (atom(k), v)).collect(),
+    })
+}
+
+fn struct_term(module: &str, fields: Vec<(&str, Term)>) -> Term {
+    let mut entries = fields;
+    entries.push(("__struct__", atom(module)));
+    atom_map(entries)
+}
+
+/// The field `key` (an atom) of a map term.
+pub(crate) fn field<'a>(map: &'a Map, key: &str) -> Option<&'a Term> {
+    map.map.get(&atom(key))
+}
+
+/// A binary term as text.
+pub(crate) fn text(term: &Term) -> Option<&str> {
+    match term {
+        Term::Binary(b) => std::str::from_utf8(&b.bytes).ok(),
+        _ => None,
+    }
+}
+
+/// An Elixir value as JSON for the worker.
+pub(crate) fn to_json(term: &Term) -> Result<Value, TermError> {
+    Ok(match term {
+        Term::Atom(a) => match a.name.as_str() {
+            "nil" => Value::Null,
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            name => value::atom(name),
+        },
+        Term::FixInteger(i) => json!(i.value),
+        Term::BigInteger(i) => match (i64::try_from(&i.value), u64::try_from(&i.value)) {
+            (Ok(small), _) => json!(small),
+            (_, Ok(unsigned)) => json!(unsigned),
+            _ => tagged("int", object([("value", json!(i.value.to_string()))])),
+        },
+        Term::Float(f) => json!(f.value),
+        Term::Binary(b) => match std::str::from_utf8(&b.bytes) {
+            Ok(text) => json!(text),
+            Err(_) => bytes(&b.bytes),
+        },
+        Term::ByteList(list) => json!(list.bytes),
+        Term::List(list) => Value::Array(
+            list.elements
+                .iter()
+                .map(to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        Term::Tuple(t) => value::tuple(t.elements.iter().map(to_json).collect::<Result<_, _>>()?),
+        Term::Map(map) => map_to_json(map)?,
+        Term::ImproperList(_) => return error("an improper list cannot be sent to Python".into()),
+        Term::BitBinary(_) => {
+            return error("a bitstring that is not whole bytes cannot be sent to Python".into());
+        }
+        Term::Pid(_) | Term::Port(_) | Term::Reference(_) => {
+            return error(format!("{term} cannot be sent to Python"));
+        }
+        Term::ExternalFun(_) | Term::InternalFun(_) => {
+            return error("a function cannot be sent to Python".into());
+        }
+    })
+}
+
+fn object<const N: usize>(entries: [(&str, Value); N]) -> Object<String, Value> {
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+fn bytes(data: &[u8]) -> Value {
+    tagged("bytes", object([("data", json!(BASE64.encode(data)))]))
+}
+
+fn map_to_json(map: &Map) -> Result<Value, TermError> {
+    if let Some(Term::Atom(module)) = field(map, "__struct__") {
+        return struct_to_json(&module.name, map);
+    }
+    let string_keys = map.map.keys().all(|k| text(k).is_some());
+    if string_keys {
+        let mut object = Object::new();
+        // Sorted, so the same map always makes the same payload.
+        let mut entries: Vec<(&str, &Term)> = map
+            .map
+            .iter()
+            .filter_map(|(k, v)| Some((text(k)?, v)))
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        for (key, value) in entries {
+            object.insert(key.to_string(), to_json(value)?);
+        }
+        return Ok(Value::Object(object));
+    }
+    let pairs = map
+        .map
+        .iter()
+        .map(|(k, v)| Ok(json!([to_json(k)?, to_json(v)?])))
+        .collect::<Result<Vec<_>, TermError>>()?;
+    Ok(tagged("dict", object([("pairs", Value::Array(pairs))])))
+}
+
+fn struct_to_json(module: &str, map: &Map) -> Result<Value, TermError> {
+    let string = |key: &str| field(map, key).and_then(text).unwrap_or_default();
+    match module {
+        "Elixir.SnakeBridge.Ref" => Ok(Ref {
+            id: string("id").to_string(),
+            session: string("session").to_string(),
+            library: string("library").to_string(),
+            python_type: string("python_type").to_string(),
+        }
+        .to_value()),
+        "Elixir.SnakeBridge.Bytes" => match field(map, "data") {
+            Some(Term::Binary(b)) => Ok(bytes(&b.bytes)),
+            _ => error("%SnakeBridge.Bytes{} needs `data`, a binary".into()),
+        },
+        "Elixir.SnakeBridge.Complex" => {
+            let part = |key: &str| match field(map, key) {
+                Some(Term::Float(f)) => Some(f.value),
+                Some(Term::FixInteger(i)) => Some(f64::from(i.value)),
+                _ => None,
+            };
+            match (part("real"), part("imag")) {
+                (Some(real), Some(imag)) => Ok(tagged(
+                    "complex",
+                    object([("real", json!(real)), ("imag", json!(imag))]),
+                )),
+                _ => error("%SnakeBridge.Complex{} needs numbers `real` and `imag`".into()),
+            }
+        }
+        "Elixir.MapSet" => match field(map, "map") {
+            Some(Term::Map(members)) => {
+                let elements = members
+                    .map
+                    .keys()
+                    .map(to_json)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(tagged(
+                    "set",
+                    object([("elements", Value::Array(elements))]),
+                ))
+            }
+            _ => error("a MapSet whose layout this runtime does not know".into()),
+        },
+        other => error(format!(
+            "%{}{{}} cannot be sent to Python; convert it to a map, string or list first",
+            other.strip_prefix("Elixir.").unwrap_or(other)
+        )),
+    }
+}
+
+/// A worker's JSON as an Elixir term.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub(crate) term: Term,
+    pub(crate) has_sets: bool,
+}
+
+pub(crate) fn from_json(value: &Value) -> Result<Decoded, TermError> {
+    let mut has_sets = false;
+    let term = convert(value, &mut has_sets)?;
+    Ok(Decoded { term, has_sets })
+}
+
+fn convert(value: &Value, has_sets: &mut bool) -> Result<Term, TermError> {
+    Ok(match value {
+        Value::Null => atom("nil"),
+        Value::Bool(b) => atom(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                integer(i)
+            } else if let Some(u) = n.as_u64() {
+                Term::BigInteger(BigInteger {
+                    value: BigInt::from(u),
+                })
+            } else {
+                Term::Float(Float {
+                    value: n.as_f64().unwrap_or(f64::NAN),
+                })
+            }
+        }
+        Value::String(s) => binary(s),
+        Value::Array(items) => Term::List(List {
+            elements: items
+                .iter()
+                .map(|v| convert(v, has_sets))
+                .collect::<Result<_, _>>()?,
+        }),
+        Value::Object(object) => match tag(value) {
+            None => Term::Map(Map {
+                map: object
+                    .iter()
+                    .map(|(k, v)| Ok((binary(k), convert(v, has_sets)?)))
+                    .collect::<Result<HashMap<_, _>, TermError>>()?,
+            }),
+            Some(tag) => tagged_term(tag, object, has_sets)?,
+        },
+    })
+}
+
+fn tagged_term(
+    tag: &str,
+    object: &Object<String, Value>,
+    has_sets: &mut bool,
+) -> Result<Term, TermError> {
+    let get = |key: &str| {
+        object
+            .get(key)
+            .ok_or_else(|| TermError(format!("tagged `{tag}` without `{key}`")))
+    };
+    let elements = |key: &str, has_sets: &mut bool| -> Result<Vec<Term>, TermError> {
+        get(key)?
+            .as_array()
+            .ok_or_else(|| TermError(format!("tagged `{tag}`: `{key}` is not a list")))?
+            .iter()
+            .map(|v| convert(v, has_sets))
+            .collect()
+    };
+    let string = |key: &str| -> Result<&str, TermError> {
+        get(key)?
+            .as_str()
+            .ok_or_else(|| TermError(format!("tagged `{tag}`: `{key}` is not a string")))
+    };
+    Ok(match tag {
+        "tuple" => tuple(elements("elements", has_sets)?),
+        "atom" => atom(string("value")?),
+        "bytes" => Term::Binary(Binary::from(
+            BASE64
+                .decode(string("data")?)
+                .map_err(|e| TermError(format!("tagged `bytes`: {e}")))?,
+        )),
+        "set" | "frozenset" => {
+            *has_sets = true;
+            tuple(vec![
+                atom(SET_MARKER),
+                Term::List(List {
+                    elements: elements("elements", has_sets)?,
+                }),
+            ])
+        }
+        "dict" => {
+            let pairs = get("pairs")?
+                .as_array()
+                .ok_or_else(|| TermError("tagged `dict`: `pairs` is not a list".into()))?;
+            let mut map = HashMap::new();
+            for pair in pairs {
+                match pair.as_array().map(Vec::as_slice) {
+                    Some([k, v]) => {
+                        map.insert(convert(k, has_sets)?, convert(v, has_sets)?);
+                    }
+                    _ => return error("tagged `dict`: a pair is not [key, value]".into()),
+                }
+            }
+            Term::Map(Map { map })
+        }
+        "int" => Term::BigInteger(BigInteger {
+            value: string("value")?
+                .parse()
+                .map_err(|e| TermError(format!("tagged `int`: {e}")))?,
+        }),
+        "special_float" => match string("value")? {
+            name @ ("infinity" | "neg_infinity" | "nan") => atom(name),
+            other => return error(format!("tagged `special_float`: unknown `{other}`")),
+        },
+        "complex" => {
+            let part = |key: &str| -> Result<Term, TermError> {
+                Ok(Term::Float(Float {
+                    value: get(key)?.as_f64().ok_or_else(|| {
+                        TermError(format!("tagged `complex`: `{key}` is not a number"))
+                    })?,
+                }))
+            };
+            struct_term(
+                "Elixir.SnakeBridge.Complex",
+                vec![("real", part("real")?), ("imag", part("imag")?)],
+            )
+        }
+        "ref" => {
+            let reference = Ref::from_value(&Value::Object(object.clone()))
+                .ok_or_else(|| TermError("tagged `ref` without an id".into()))?;
+            struct_term(
+                "Elixir.SnakeBridge.Ref",
+                vec![
+                    ("id", binary(&reference.id)),
+                    ("session", binary(&reference.session)),
+                    ("library", binary(&reference.library)),
+                    ("python_type", binary(&reference.python_type)),
+                ],
+            )
+        }
+        other => return error(format!("unknown tagged value `{other}`")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(term: Term) -> Term {
+        from_json(&to_json(&term).unwrap()).unwrap().term
+    }
+
+    #[test]
+    fn values_survive_the_trip() {
+        let big = Term::BigInteger(BigInteger {
+            value: "123456789012345678901234567890".parse().unwrap(),
+        });
+        for term in [
+            atom("nil"),
+            atom("true"),
+            atom("reflect"),
+            integer(-5),
+            integer(1 << 40),
+            big,
+            Term::Float(Float { value: 2.5 }),
+            binary("héllo"),
+            Term::Binary(Binary::from(&[0xff, 0x00][..])),
+            tuple(vec![integer(1), binary("a")]),
+            Term::List(List {
+                elements: vec![integer(1), atom("x")],
+            }),
+            atom_map(vec![("key", integer(1))]),
+            Term::Map(Map {
+                map: [(binary("a"), integer(1))].into_iter().collect(),
+            }),
+        ] {
+            assert_eq!(round_trip(term.clone()), term);
+        }
+    }
+
+    #[test]
+    fn what_cannot_cross_is_named() {
+        let pid = Term::Pid(eetf::Pid::new("node@host", 1, 2, 3));
+        assert!(to_json(&pid).unwrap_err().0.contains("cannot be sent"));
+        let date = struct_term("Elixir.Date", vec![("year", integer(2026))]);
+        assert_eq!(
+            to_json(&date).unwrap_err().0,
+            "%Date{} cannot be sent to Python; convert it to a map, string or list first"
+        );
+    }
+
+    #[test]
+    fn sets_are_marked_for_the_elixir_side() {
+        let decoded =
+            from_json(&json!({"__type__": "set", "__schema__": 1, "elements": [1]})).unwrap();
+        assert!(decoded.has_sets);
+        assert_eq!(
+            decoded.term,
+            tuple(vec![
+                atom(SET_MARKER),
+                Term::List(List {
+                    elements: vec![integer(1)]
+                })
+            ])
+        );
+    }
+}

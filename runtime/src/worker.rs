@@ -45,7 +45,14 @@ impl Worker {
         };
         let mut command = Command::new(&config.python);
         command
-            .args(["-m", "snakebridge_worker", "--transport", "grpc", "--port", "0"])
+            .args([
+                "-m",
+                "snakebridge_worker",
+                "--transport",
+                "grpc",
+                "--port",
+                "0",
+            ])
             .arg("--threads")
             .arg(config.threads_per_worker.to_string())
             .arg("--max-message-bytes")
@@ -119,7 +126,12 @@ impl Worker {
         let (exit_tx, exit) = watch::channel(None);
         let close_stdin = Arc::new(Notify::new());
         let kill = Arc::new(Notify::new());
-        tokio::spawn(watch_exit(child, exit_tx, close_stdin.clone(), kill.clone()));
+        tokio::spawn(watch_exit(
+            child,
+            exit_tx,
+            close_stdin.clone(),
+            kill.clone(),
+        ));
         let worker = Arc::new(Worker {
             pid,
             client,

@@ -1,34 +1,81 @@
 defmodule SnakeBridge.Runtime do
   @moduledoc """
   The functions generated wrappers call. Each takes the calling module, whose
-  `__snakebridge__/0` names the Python library, module and class.
+  `__snakebridge__/0` names the Python library, module and class, and returns
+  `{:ok, value}` or `{:error, %SnakeBridge.Error{}}`.
+
+  Keyword options are Python keyword arguments, except `:__runtime__`, which holds options
+  for the call itself:
+
+    * `:timeout` - milliseconds the call may take (default: the pool's, 60 s).
+    * `:returns` - `:auto` (default: values by value, other objects as `SnakeBridge.Ref`s),
+      `:value` (arrays converted to lists too) or `:ref` (always a reference).
+    * `:session` - run in this session (see `SnakeBridge.with_session/1`). By default a call
+      on a reference runs in the reference's session, and any other call in the calling
+      process's own session.
+
+  Every call emits `[:snakebridge, :call, :start]` and then `[:snakebridge, :call, :stop]`,
+  or `[:snakebridge, :call, :exception]` when it fails; see `SnakeBridge.Telemetry`.
   """
+
+  alias SnakeBridge.{Error, Ref, Telemetry}
+  alias SnakeBridge.Runtime.Server
 
   @typedoc "Keyword arguments for Python, plus runtime options under `:__runtime__`."
   @type opts :: keyword()
 
+  @type result :: {:ok, term()} | {:error, Error.t()}
+
   @doc "Whether `term` is the trailing keyword list of a wrapper call."
   defguard is_opts(term) when term == [] or (is_list(term) and is_tuple(hd(term)))
 
-  @spec call(module(), String.t(), list(), opts()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
-  def call(module, function, args, opts), do: dispatch(:call, module, [function, args, opts])
+  @doc "Calls the function `function` of `module`'s Python module."
+  @spec call(module(), String.t(), list(), opts()) :: result()
+  def call(module, function, args, opts) do
+    meta = info(module)
+    run(:call, Map.merge(meta, %{call_type: :function, function: function}), args, opts)
+  end
 
-  @spec call_class(module(), list(), opts()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
-  def call_class(module, args, opts), do: dispatch(:call_class, module, [args, opts])
+  @doc "Creates an instance of `module`'s Python class."
+  @spec call_class(module(), list(), opts()) :: result()
+  def call_class(module, args, opts) do
+    meta = info(module)
+    run(:call, Map.merge(meta, %{call_type: :class}), args, opts)
+  end
 
-  @spec call_method(module(), SnakeBridge.Ref.t(), String.t(), list(), opts()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
-  def call_method(module, ref, method, args, opts),
-    do: dispatch(:call_method, module, [ref, method, args, opts])
+  @doc "Calls the method `method` of the object `ref`."
+  @spec call_method(module(), Ref.t(), String.t(), list(), opts()) :: result()
+  def call_method(module, %Ref{} = ref, method, args, opts) do
+    meta = info(module)
 
-  @spec get_attr(module(), SnakeBridge.Ref.t(), String.t(), opts()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
-  def get_attr(module, ref, attr, opts), do: dispatch(:get_attr, module, [ref, attr, opts])
+    run(
+      :call,
+      Map.merge(meta, %{call_type: :method, function: method, instance: ref}),
+      args,
+      opts
+    )
+  end
 
-  @spec get_module_attr(module(), String.t(), opts()) ::
-          {:ok, term()} | {:error, SnakeBridge.Error.t()}
-  def get_module_attr(module, attr, opts), do: dispatch(:get_module_attr, module, [attr, opts])
+  @doc "Reads the attribute `attr` of the object `ref`."
+  @spec get_attr(module(), Ref.t(), String.t(), opts()) :: result()
+  def get_attr(module, %Ref{} = ref, attr, opts) do
+    meta = info(module)
+    run(:call, Map.merge(meta, %{call_type: :get_attr, attr: attr, instance: ref}), [], opts)
+  end
+
+  @doc "Sets the attribute `attr` of the object `ref` to `value`."
+  @spec set_attr(Ref.t(), String.t(), term(), opts()) :: result()
+  def set_attr(%Ref{} = ref, attr, value, opts \\ []) do
+    meta = %{library: ref.library, python_module: ref.library, class: nil}
+    run(:call, Map.merge(meta, %{call_type: :set_attr, attr: attr, instance: ref}), [value], opts)
+  end
+
+  @doc "Reads the module-level value `attr`, such as `math.pi`."
+  @spec get_module_attr(module(), String.t(), opts()) :: result()
+  def get_module_attr(module, attr, opts) do
+    meta = info(module)
+    run(:call, Map.merge(meta, %{call_type: :module_attr, attr: attr}), [], opts)
+  end
 
   @doc false
   def call!(module, function, args, opts), do: unwrap!(call(module, function, args, opts))
@@ -44,15 +91,165 @@ defmodule SnakeBridge.Runtime do
   def get_module_attr!(module, attr, opts), do: unwrap!(get_module_attr(module, attr, opts))
 
   @doc "Returns the value of an `{:ok, value}` result, or raises its error."
-  @spec unwrap!({:ok, term()} | {:error, SnakeBridge.Error.t()}) :: term()
+  @spec unwrap!(result()) :: term()
   def unwrap!({:ok, value}), do: value
-  def unwrap!({:error, %SnakeBridge.Error{} = error}), do: raise(error)
+  def unwrap!({:error, %Error{} = error}), do: raise(error)
 
-  defp dispatch(_operation, _module, _args) do
-    {:error,
-     %SnakeBridge.Error{
-       message: "the snakebridge runtime is not available in this build",
-       python_type: nil
-     }}
+  @doc """
+  The items of what `function` returns (a generator or any iterable), as a lazy `Stream`.
+
+  Items arrive in batches; a stream that is not run to the end is closed when enumeration
+  stops, which stops the generator. An error while iterating raises `SnakeBridge.Error`.
+  """
+  @spec stream(module(), String.t(), list(), opts()) :: Enumerable.t()
+  def stream(module, function, args, opts) do
+    meta = info(module)
+    open_stream(Map.merge(meta, %{call_type: :function, function: function}), args, opts)
+  end
+
+  @doc "The items of the Python iterable `ref` (a generator, a list, a file...) as a `Stream`."
+  @spec iterate(Ref.t(), opts()) :: Enumerable.t()
+  def iterate(%Ref{} = ref, opts \\ []) do
+    meta = %{library: ref.library, python_module: ref.library, class: nil}
+    open_stream(Map.merge(meta, %{call_type: :iterate, instance: ref}), [], opts)
+  end
+
+  @doc false
+  # `SnakeBridge.call/4`: a call no generated wrapper covers, recorded in the ledger.
+  def dynamic(library, function, args, opts) do
+    meta = %{library: library, python_module: library, class: nil}
+
+    run(
+      :call,
+      Map.merge(meta, %{call_type: :function, function: function, dynamic: true}),
+      args,
+      opts
+    )
+  end
+
+  @doc false
+  # `{kind, id, argument}` with the reply decoded; used for bookkeeping requests.
+  def command(kind, argument, timeout \\ :infinity) do
+    id = System.unique_integer([:positive])
+    frame = :erlang.term_to_binary({kind, id, argument})
+    decode(Server.request(id, frame, timeout))
+  end
+
+  defp info(module) do
+    key = {__MODULE__, module}
+
+    case :persistent_term.get(key, nil) do
+      nil ->
+        meta = module.__snakebridge__()
+
+        info = %{
+          library: meta[:library],
+          python_module: meta[:python_module],
+          class: meta[:class]
+        }
+
+        :persistent_term.put(key, info)
+        info
+
+      info ->
+        info
+    end
+  end
+
+  defp run(kind, request, args, opts) do
+    {runtime, kwargs} = Keyword.pop(opts, :__runtime__, [])
+    request = prepare(request, args, kwargs, runtime)
+    metadata = Map.take(request, [:library, :python_module, :function, :call_type, :session])
+    start = Telemetry.start(:call, metadata)
+    result = command(kind, request, wait(runtime))
+    Telemetry.stop(:call, start, metadata, result)
+    result
+  end
+
+  defp prepare(request, args, kwargs, runtime) do
+    Map.merge(request, %{
+      args: args,
+      kwargs: kwargs,
+      session: session(request, args, runtime),
+      returns: Keyword.get(runtime, :returns, :auto),
+      timeout: Keyword.get(runtime, :timeout)
+    })
+  end
+
+  # The explicit session, else the reference's, else the first referenced argument's, else
+  # the calling process's own.
+  defp session(request, args, runtime) do
+    Keyword.get(runtime, :session) ||
+      case request do
+        %{instance: %Ref{session: session}} -> session
+        _ -> Enum.find_value(args, fn arg -> match?(%Ref{}, arg) && arg.session end)
+      end || Server.session()
+  end
+
+  # The runtime enforces the deadline; this only guards against a runtime that never answers.
+  defp wait(runtime) do
+    case Keyword.get(runtime, :timeout) do
+      nil -> :infinity
+      timeout -> timeout + 5_000
+    end
+  end
+
+  defp decode({:reply, flags, body}) do
+    case :erlang.binary_to_term(body) do
+      {:ok, value} when flags == 1 -> {:ok, rebuild_sets(value)}
+      {:ok, value} -> {:ok, value}
+      {:error, reason} -> {:error, Error.from_reply(reason)}
+      other -> other
+    end
+  end
+
+  defp decode({:error, reason}) do
+    {:error, Error.from_reply(Map.merge(%{python_type: nil, traceback: nil}, reason))}
+  end
+
+  # Python sets arrive as `{:__snakebridge_set__, elements}`: MapSet's layout is not the
+  # runtime's to build.
+  defp rebuild_sets({:__snakebridge_set__, elements}),
+    do: elements |> Enum.map(&rebuild_sets/1) |> MapSet.new()
+
+  defp rebuild_sets(list) when is_list(list), do: Enum.map(list, &rebuild_sets/1)
+
+  defp rebuild_sets(tuple) when is_tuple(tuple),
+    do: tuple |> Tuple.to_list() |> Enum.map(&rebuild_sets/1) |> List.to_tuple()
+
+  defp rebuild_sets(%{__struct__: _} = struct), do: struct
+
+  defp rebuild_sets(map) when is_map(map),
+    do: Map.new(map, fn {k, v} -> {rebuild_sets(k), rebuild_sets(v)} end)
+
+  defp rebuild_sets(other), do: other
+
+  defp open_stream(request, args, opts) do
+    {runtime, kwargs} = Keyword.pop(opts, :__runtime__, [])
+    request = prepare(request, args, kwargs, runtime)
+
+    Stream.resource(
+      fn ->
+        case command(:stream_open, request, wait(runtime)) do
+          {:ok, id} -> id
+          {:error, error} -> raise error
+        end
+      end,
+      fn
+        :done ->
+          {:halt, :done}
+
+        id ->
+          case command(:stream_next, id, wait(runtime)) do
+            {:ok, items} -> {items, id}
+            :done -> {:halt, :done}
+            {:error, error} -> raise error
+          end
+      end,
+      fn
+        :done -> :ok
+        id -> command(:stream_close, id)
+      end
+    )
   end
 end

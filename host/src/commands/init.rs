@@ -21,6 +21,14 @@ output = "lib/snakebridge_generated"
 # Seconds one library's introspection may take.
 timeout = 120
 
+[runtime]
+# The Python worker pool `snakebridge runtime serve` runs for `SnakeBridge.Runtime`.
+workers = 2
+# Seconds a call may take; a call can set its own with `__runtime__: [timeout: ms]`.
+timeout = 60
+# Modules each worker imports before it takes calls, so first calls are fast.
+# preload = ["numpy"]
+
 [libraries]
 # Each key is a Python module. A version requirement may be Elixir's (`~> 2.0`) or PEP 440's.
 # math = { stdlib = true }

@@ -14,6 +14,10 @@ pub const MANAGED_DIR: &str = ".snakebridge/venv";
 /// Records what the managed environment was last installed with, to skip reinstalling.
 const MARKER: &str = ".snakebridge-requirements";
 
+/// What the runtime's Python worker needs besides the libraries, installed in the managed
+/// environment along with them. A configured interpreter must have them already.
+pub const RUNTIME_PACKAGES: &[&str] = &["grpcio>=1.60", "protobuf>=4.21"];
+
 #[derive(Clone, Debug)]
 pub struct Environment {
     pub python: PathBuf,
@@ -71,7 +75,8 @@ pub fn ensure_environment(
             .arg("--quiet")
             .arg(&dir))?;
     }
-    let wanted = requirements(config, lock);
+    let mut wanted = requirements(config, lock);
+    wanted.extend(RUNTIME_PACKAGES.iter().map(|p| p.to_string()));
     let marker = dir.join(MARKER);
     let installed = fs_err::read_to_string(&marker).unwrap_or_default();
     let wanted_text = wanted.join("\n");

@@ -1,0 +1,177 @@
+defmodule SnakeBridge.Runtime.Server do
+  @moduledoc """
+  Owns the Erlang port to `snakebridge runtime serve`, which runs the project's Python
+  worker pool, and routes replies to the processes waiting for them.
+
+  Callers encode and decode their own terms, so large values never pass through this
+  process; it only forwards frames and keeps track of who waits for which reply. Every
+  process that calls Python gets its own session, released when the process exits.
+
+  Configuration (`config :snakebridge, ...`):
+
+    * `:binary` - the `snakebridge` executable; default `$SNAKEBRIDGE_BIN`, then `PATH`.
+    * `:project_dir` - the project whose `snakebridge.toml` configures the pool; default
+      the current directory.
+    * `:start` - `:lazy` (default) starts the pool on the first call, `:eager` at boot.
+  """
+
+  use GenServer
+
+  @doc false
+  def start_link(opts \\ []), do: GenServer.start_link(__MODULE__, opts, name: __MODULE__)
+
+  @doc false
+  def child_spec(opts) do
+    %{id: __MODULE__, start: {__MODULE__, :start_link, [opts]}, shutdown: 5_000}
+  end
+
+  @doc """
+  Sends an encoded request and waits for its reply: `{:reply, flags, body}` or
+  `{:error, reason_map}`.
+  """
+  def request(id, frame, timeout) do
+    GenServer.call(__MODULE__, {:request, id, frame}, timeout)
+  catch
+    :exit, {:timeout, _} ->
+      GenServer.cast(__MODULE__, {:forget, id})
+      {:error, %{kind: :timeout, message: "no reply from the runtime within #{timeout} ms"}}
+
+    :exit, {:noproc, _} ->
+      {:error,
+       %{kind: :runtime_unavailable, message: "the :snakebridge application is not started"}}
+  end
+
+  @doc "The calling process's session id."
+  def session do
+    case Process.get(:"$snakebridge_session") do
+      nil ->
+        session = GenServer.call(__MODULE__, :session)
+        Process.put(:"$snakebridge_session", session)
+        session
+
+      session ->
+        session
+    end
+  end
+
+  @impl true
+  def init(opts) do
+    Process.flag(:trap_exit, true)
+    state = %{port: nil, pending: %{}, sessions: %{}, opts: opts}
+
+    case Application.get_env(:snakebridge, :start, :lazy) do
+      :eager -> {:ok, state, {:continue, :open}}
+      _ -> {:ok, state}
+    end
+  end
+
+  @impl true
+  def handle_continue(:open, state) do
+    case open(state) do
+      {:ok, state} -> {:noreply, state}
+      {:error, _reason, state} -> {:noreply, state}
+    end
+  end
+
+  @impl true
+  def handle_call({:request, id, frame}, from, state) do
+    case open(state) do
+      {:ok, state} ->
+        Port.command(state.port, frame)
+        {:noreply, put_in(state.pending[id], from)}
+
+      {:error, reason, state} ->
+        {:reply, {:error, reason}, state}
+    end
+  end
+
+  def handle_call(:session, {pid, _}, state) do
+    case state.sessions do
+      %{^pid => {session, _}} ->
+        {:reply, session, state}
+
+      _ ->
+        session = "elixir-" <> Integer.to_string(System.unique_integer([:positive]))
+        monitor = Process.monitor(pid)
+        {:reply, session, put_in(state.sessions[pid], {session, monitor})}
+    end
+  end
+
+  @impl true
+  def handle_cast({:forget, id}, state),
+    do: {:noreply, update_in(state.pending, &Map.delete(&1, id))}
+
+  @impl true
+  def handle_info({port, {:data, <<id::64, flags::8, body::binary>>}}, %{port: port} = state) do
+    case Map.pop(state.pending, id) do
+      {nil, _} ->
+        {:noreply, state}
+
+      {from, pending} ->
+        GenServer.reply(from, {:reply, flags, body})
+        {:noreply, %{state | pending: pending}}
+    end
+  end
+
+  def handle_info({port, {:exit_status, status}}, %{port: port} = state) do
+    reason = %{
+      kind: :runtime_unavailable,
+      message:
+        "the snakebridge runtime exited with status #{status}; its Python objects are gone. " <>
+          "The next call starts it again; its stderr is in this VM's stderr"
+    }
+
+    for {_id, from} <- state.pending, do: GenServer.reply(from, {:error, reason})
+    # Sessions stay: their ids are still the processes', only their objects are gone.
+    {:noreply, %{state | port: nil, pending: %{}}}
+  end
+
+  def handle_info({:DOWN, _monitor, :process, pid, _reason}, state) do
+    case Map.pop(state.sessions, pid) do
+      {{session, _}, sessions} ->
+        # A reply to id 0 is dropped: nobody waits for it.
+        if state.port,
+          do: Port.command(state.port, :erlang.term_to_binary({:release_session, 0, session}))
+
+        {:noreply, %{state | sessions: sessions}}
+
+      {nil, _} ->
+        {:noreply, state}
+    end
+  end
+
+  def handle_info({:EXIT, _from, _reason}, state), do: {:noreply, state}
+  def handle_info(_message, state), do: {:noreply, state}
+
+  @impl true
+  def terminate(_reason, %{port: port}) when is_port(port) do
+    # Closing stdin makes the runtime stop its workers and exit.
+    Port.close(port)
+  catch
+    _, _ -> :ok
+  end
+
+  def terminate(_reason, _state), do: :ok
+
+  defp open(%{port: port} = state) when is_port(port), do: {:ok, state}
+
+  defp open(state) do
+    with {:ok, binary} <- SnakeBridge.Binary.path() do
+      dir = Application.get_env(:snakebridge, :project_dir, File.cwd!())
+
+      port =
+        Port.open({:spawn_executable, binary}, [
+          :binary,
+          {:packet, 4},
+          :exit_status,
+          :use_stdio,
+          args: ["runtime", "serve", "--project", dir, "--quiet"],
+          cd: dir
+        ])
+
+      {:ok, %{state | port: port}}
+    else
+      {:error, message} -> {:error, %{kind: :runtime_unavailable, message: message}, state}
+    end
+  end
+end

@@ -1,0 +1,98 @@
+//! `snakebridge runtime serve`: the project's Python worker pool, served to Elixir over an
+//! Erlang port on stdin/stdout (see `snakebridge_runtime::port`). `SnakeBridge.Runtime`
+//! starts it; people rarely run it by hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use snakebridge_runtime::{Call, Pool, PoolConfig, port};
+
+use crate::Error;
+use crate::introspect::{self, RUNTIME_PACKAGES};
+use crate::ledger::Recorder;
+use crate::project::Project;
+
+/// Serves until stdin closes. Failing to start the pool is not fatal here: every request gets
+/// the reason, so the Elixir caller sees it rather than a closed port.
+pub fn serve(project: &Project) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime {
+            message: e.to_string(),
+        })?;
+    let pool_config = pool_config(project);
+    let recorder = Arc::new(Recorder::new(&project.root));
+    let hook_recorder = recorder.clone();
+    let hook: port::DynamicHook = Arc::new(move |call: &Call| {
+        let arity = call.args.len() + usize::from(!call.kwargs.is_empty());
+        hook_recorder.record(
+            &call.library,
+            &call.python_module,
+            call.function.as_deref().unwrap_or_default(),
+            u32::try_from(arity).unwrap_or(u32::MAX),
+        );
+    });
+    let max_frame = project.config.runtime.max_message_bytes;
+    let served = runtime.block_on(async move {
+        let (input, output) = (tokio::io::stdin(), tokio::io::stdout());
+        let started = match pool_config {
+            Ok(config) => Pool::start(config).await.map_err(|e| hint(&e.to_string())),
+            Err(message) => Err(message),
+        };
+        match started {
+            Ok(pool) => port::serve(pool, input, output, max_frame, Some(hook)).await,
+            Err(message) => port::refuse(&message, input, output).await,
+        }
+    });
+    recorder.flush();
+    // Worker processes must not outlive the port: do not wait for stuck blocking threads.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served.map_err(|e| Error::Runtime {
+        message: e.to_string(),
+    })
+}
+
+fn pool_config(project: &Project) -> Result<PoolConfig, String> {
+    let config = &project.config;
+    let lock = crate::lock::load(&project.root).ok().flatten();
+    let environment =
+        introspect::ensure_environment(&project.root, config, lock.as_ref(), |message| {
+            project.printer.status(message)
+        })
+        .map_err(|e| e.to_string())?;
+    let settings = &config.runtime;
+    let mut pool = PoolConfig::new(environment.python);
+    pool.workers = settings.workers;
+    pool.threads_per_worker = settings.threads;
+    pool.call_timeout = Duration::from_secs(settings.timeout_secs);
+    pool.preload = settings.preload.clone();
+    pool.queue_limit = settings.queue_limit;
+    pool.max_message_bytes = settings.max_message_bytes;
+    pool.python_path = config
+        .libraries
+        .values()
+        .filter_map(|library| library.path.as_ref())
+        .map(|path| project.root.join(path))
+        .collect();
+    pool.current_dir = Some(project.root.clone());
+    Ok(pool)
+}
+
+/// The fix for the most common start failure.
+fn hint(message: &str) -> String {
+    if message.contains("No module named 'grpc'") || message.contains("No module named 'google") {
+        format!(
+            "{message}\nhelp: the runtime's worker needs {} in that Python: `python -m pip install {}`",
+            RUNTIME_PACKAGES.join(" and "),
+            RUNTIME_PACKAGES
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    } else {
+        message.to_string()
+    }
+}
