@@ -11,9 +11,10 @@ if ! command -v elixir >/dev/null || ! command -v mix >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq elixir >/dev/null
 fi
 
-# Pinned so generated docs and the committed example match what tests produce.
-python_packages=(numpy==2.4.6 sympy==1.14.0 uv)
-if ! python3 -c 'import numpy, sympy; assert numpy.__version__ == "2.4.6"' 2>/dev/null \
+# Pinned so generated docs and the committed example match what tests produce; grpcio and
+# protobuf are what the runtime's Python worker needs.
+python_packages=(numpy==2.4.6 sympy==1.14.0 uv grpcio==1.85.3 protobuf==7.36.2)
+if ! python3 -c 'import numpy, sympy, grpc, google.protobuf; assert numpy.__version__ == "2.4.6"' 2>/dev/null \
    || ! command -v uv >/dev/null; then
   echo "==> installing Python packages: ${python_packages[*]}"
   python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
-features="snakebridge/test-python,snakebridge/test-elixir"
+features="snakebridge/test-python,snakebridge/test-elixir,snakebridge-runtime/test-python"
 if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   features="$features,snakebridge/test-wasm-build"
 fi
@@ -17,11 +17,17 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --features "$features" -- -D warnings
 echo "==> cargo test"
 cargo test -p snakebridge --features "$features"
+cargo test -p snakebridge-runtime --features snakebridge-runtime/test-python
 # The plugins are cdylibs for wasm; their unit tests run natively as libraries.
 cargo test -p snakebridge-pdk -p snakebridge-plugin-default-emitter -p snakebridge-plugin-typespecs \
   -p snakebridge-plugin-docs --lib
 
 echo "==> Elixir"
-(cd elixir && mix format --check-formatted && mix compile --warnings-as-errors)
-(cd examples/demo && mix format --check-formatted && mix compile --warnings-as-errors && mix test)
+# The Elixir package and the example call real Python through this build's runtime.
+cargo build -p snakebridge
+export SNAKEBRIDGE_BIN="$PWD/target/debug/snakebridge"
+(cd elixir && mix format --check-formatted && mix compile --warnings-as-errors && mix test)
+# Strict: the example's compiler step verifies the committed bindings without Python.
+(cd examples/demo && mix format --check-formatted \
+  && export SNAKEBRIDGE_STRICT=1 && mix compile --warnings-as-errors && mix test)
 echo "==> all tests passed"

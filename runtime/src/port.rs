@@ -14,6 +14,7 @@
 //! | `{:release_ref, id, ref}` | `{:ok, boolean}` |
 //! | `{:release_session, id, session}` | `{:ok, count}` |
 //! | `{:workers, id}` | `{:ok, [%{slot: n, pid: pid | nil, in_flight: n}]}` |
+//! | `{:shutdown, id}` | none: the pool stops and the process exits |
 //!
 //! A `request` is a map with atom keys: `library`, `python_module`, `call_type` (an atom),
 //! `function`, `class`, `attr`, `instance` (a `%SnakeBridge.Ref{}`), `args` (a list),
@@ -34,7 +35,7 @@ use std::time::Duration;
 use eetf::{List, Map, Term};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::call::{Call, CallType, Returns};
 use crate::error::Error;
@@ -72,26 +73,23 @@ pub async fn serve(
     });
     let streams: Streams = Arc::default();
     let next_stream = Arc::new(AtomicU64::new(1));
+    let stop = Arc::new(Notify::new());
     let mut input = input;
     loop {
-        let length = match input.read_u32().await {
-            Ok(length) => length as usize,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(e),
+        let frame = tokio::select! {
+            frame = read_frame(&mut input, max_frame + FRAME_SLACK) => frame?,
+            () = stop.notified() => None,
         };
-        if length > max_frame + FRAME_SLACK {
-            return Err(std::io::Error::other(format!(
-                "a {length}-byte request frame, over the limit"
-            )));
-        }
-        let mut body = vec![0; length];
-        input.read_exact(&mut body).await?;
+        let Some(body) = frame else {
+            break;
+        };
         let handler = Handler {
             pool: pool.clone(),
             streams: streams.clone(),
             next_stream: next_stream.clone(),
             replies: replies.clone(),
             on_dynamic: on_dynamic.clone(),
+            stop: stop.clone(),
         };
         tokio::spawn(async move { handler.handle(&body).await });
     }
@@ -99,6 +97,26 @@ pub async fn serve(
     pool.shutdown(Duration::from_secs(2)).await;
     writer.abort();
     Ok(())
+}
+
+/// The next frame's body, or `None` at the end of input.
+async fn read_frame(
+    input: &mut (impl AsyncRead + Unpin),
+    limit: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let length = match input.read_u32().await {
+        Ok(length) => length as usize,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if length > limit {
+        return Err(std::io::Error::other(format!(
+            "a {length}-byte request frame, over the limit"
+        )));
+    }
+    let mut body = vec![0; length];
+    input.read_exact(&mut body).await?;
+    Ok(Some(body))
 }
 
 /// Answers every request with `message` until `input` ends: the pool could not start, and
@@ -122,17 +140,13 @@ pub async fn refuse(
     error
         .encode(&mut encoded)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    loop {
-        let length = match input.read_u32().await {
-            Ok(length) => length as usize,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let mut body = vec![0; length.min(FRAME_SLACK)];
-        input.read_exact(&mut body).await?;
-        let Some(id) = request_id(&body) else {
+    while let Some(body) = read_frame(&mut input, FRAME_SLACK).await? {
+        let Some((kind, id)) = request_head(&body) else {
             continue;
         };
+        if kind == "shutdown" {
+            break;
+        }
         let mut reply = id.to_be_bytes().to_vec();
         reply.push(0);
         reply.extend_from_slice(&encoded);
@@ -142,11 +156,16 @@ pub async fn refuse(
         output.write_all(&reply).await?;
         output.flush().await?;
     }
+    Ok(())
 }
 
-fn request_id(body: &[u8]) -> Option<u64> {
+/// A request's kind and id.
+fn request_head(body: &[u8]) -> Option<(String, u64)> {
     match Term::decode(body).ok()? {
-        Term::Tuple(t) => integer_id(t.elements.get(1)?),
+        Term::Tuple(t) => match (t.elements.first()?, t.elements.get(1)?) {
+            (Term::Atom(kind), id) => Some((kind.name.clone(), integer_id(id)?)),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -165,6 +184,7 @@ struct Handler {
     next_stream: Arc<AtomicU64>,
     replies: mpsc::UnboundedSender<Vec<u8>>,
     on_dynamic: Option<DynamicHook>,
+    stop: Arc<Notify>,
 }
 
 /// What a request gets back, before encoding.
@@ -218,6 +238,10 @@ impl Handler {
                 None => invalid("release_session takes the session id, a string"),
             },
             ("workers", _) => Reply::Ok(self.workers(), false),
+            ("shutdown", _) => {
+                self.stop.notify_one();
+                return;
+            }
             _ => invalid(&format!("unknown request `{kind}`")),
         };
         self.send(id, reply);

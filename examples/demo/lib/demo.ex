@@ -1,11 +1,13 @@
 defmodule Demo do
   @moduledoc """
-  Calls into Python's `math`, `statistics`, `json` and numpy through the bindings snakebridge
-  generated in `lib/snakebridge_generated/`: directly, through aliases and imports, in pipes
-  and as captures.
+  Calls into Python's `math`, `statistics`, `json`, numpy and the project's own
+  `priv/python/shapes.py` through the bindings snakebridge generated in
+  `lib/snakebridge_generated/`: directly, through aliases and imports, in pipes and as
+  captures; with keyword arguments, objects that stay in Python, and a generator.
   """
 
   alias Numpy.Linalg
+  alias Shapes.Rectangle
   import Math, only: [sqrt: 1]
 
   @doc "Summary statistics of a list of numbers."
@@ -35,4 +37,29 @@ defmodule Demo do
 
   @doc "Python's constant π."
   def pi, do: Math.pi()
+
+  @doc """
+  The sum of `count` evenly spaced numbers from 0 to 1. The array stays in Python: only a
+  reference to it comes back, and goes to the next call.
+  """
+  def spaced_sum(count) do
+    with {:ok, array} <- Numpy.linspace(0, 1, count) do
+      Numpy.sum(array)
+    end
+  end
+
+  @doc "A rectangle that lives in Python, scaled, then measured."
+  def rectangle(width, height, factor) do
+    with {:ok, rectangle} <- Rectangle.new(width, height),
+         {:ok, area} <- Rectangle.scale(rectangle, factor),
+         {:ok, perimeter} <- Rectangle.perimeter(rectangle) do
+      {:ok, %{area: area, perimeter: perimeter}}
+    end
+  end
+
+  @doc "The first `count` primes, from a Python generator consumed as a lazy Stream."
+  def primes(count) do
+    {:ok, generator} = Shapes.primes()
+    generator |> SnakeBridge.Runtime.iterate() |> Enum.take(count)
+  end
 end

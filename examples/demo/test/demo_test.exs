@@ -1,22 +1,71 @@
 defmodule DemoTest do
   use ExUnit.Case, async: true
 
-  test "the generated modules wrap exactly what the project calls" do
-    assert {:mean, 1, 6} in Numpy.__functions__()
-    assert {:sqrt, 1, 2} in Math.__functions__()
-    assert Stats.__functions__() == [{:median, 1, 2}]
-    assert Numpy.__classes__() == []
+  describe "the generated modules" do
+    test "wrap exactly what the project calls" do
+      assert {:mean, 1, 6} in Numpy.__functions__()
+      assert {:sqrt, 1, 2} in Math.__functions__()
+      assert Stats.__functions__() == [{:median, 1, 2}]
+      assert Shapes.__classes__() == [Shapes.Rectangle]
+    end
+
+    test "carry the Python documentation" do
+      assert Numpy.doc(:mean) =~ "arithmetic mean"
+      assert [%{name: :sqrt} | _] = Math.__search__("sqrt")
+    end
   end
 
-  test "wrappers carry the Python documentation" do
-    assert Numpy.doc(:mean) =~ "arithmetic mean"
-    assert [%{name: :sqrt} | _] = Math.__search__("sqrt")
-  end
+  # Everything below runs real Python: `snakebridge runtime serve` and its workers.
+  describe "calls into Python" do
+    test "return values" do
+      assert Numpy.mean([1, 2, 3]) == {:ok, 2.0}
 
-  test "every wrapper has a bang variant" do
-    Code.ensure_loaded!(Numpy)
-    Code.ensure_loaded!(Json)
-    assert function_exported?(Numpy, :mean!, 1)
-    assert function_exported?(Json, :dumps!, 2)
+      assert Demo.summary([1, 2, 3, 4]) ==
+               {:ok, %{mean: 2.5, median: 2.5, std: 1.2909944487358056}}
+
+      assert Demo.pi() == {:ok, :math.pi()}
+      assert Demo.logs([1, 8], 2) == [{:ok, 0.0}, {:ok, 3.0}]
+    end
+
+    test "take keyword arguments" do
+      assert Demo.to_json([1, 2]) == {:ok, "[\n  1,\n  2\n]"}
+    end
+
+    test "through imports, aliases and pipes" do
+      assert Demo.length_of([3, 4]) == {{:ok, 5.0}, {:ok, 5.0}}
+    end
+
+    test "pass objects between calls by reference" do
+      assert {:ok, %SnakeBridge.Ref{python_type: "numpy.ndarray"}} = Numpy.linspace(0, 1, 5)
+      assert Demo.spaced_sum(5) == {:ok, 2.5}
+    end
+
+    test "create instances and call their methods and properties" do
+      assert Demo.rectangle(2, 3, 2) == {:ok, %{area: 24, perimeter: 20}}
+    end
+
+    test "consume a generator as a Stream" do
+      assert Demo.primes(8) == [2, 3, 5, 7, 11, 13, 17, 19]
+    end
+
+    test "return Python exceptions as errors, or raise them from bang variants" do
+      assert {:error, %SnakeBridge.Error{python_type: "ValueError", message: "math domain error"}} =
+               Math.sqrt(-1)
+
+      assert_raise SnakeBridge.Error, "ValueError: math domain error", fn -> Math.sqrt!(-1) end
+    end
+
+    test "keep sessions apart" do
+      mine = SnakeBridge.new_session()
+      {:ok, rectangle} = Shapes.Rectangle.new(1, 1, __runtime__: [session: mine])
+      assert Shapes.Rectangle.perimeter(rectangle) == {:ok, 4}
+
+      other = SnakeBridge.new_session()
+
+      assert {:error, %SnakeBridge.Error{python_type: "snakebridge.SessionMismatchError"}} =
+               Shapes.Rectangle.perimeter(rectangle, __runtime__: [session: other])
+
+      assert SnakeBridge.release_session(mine) == {:ok, 1}
+    end
   end
 end

@@ -250,6 +250,7 @@ fn builtin_components_rebuild_byte_identical() {
         "Cargo.lock",
         ".cargo",
         "host",
+        "runtime",
         "xtask",
         "plugins",
         "wit",

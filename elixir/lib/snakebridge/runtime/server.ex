@@ -145,8 +145,15 @@ defmodule SnakeBridge.Runtime.Server do
 
   @impl true
   def terminate(_reason, %{port: port}) when is_port(port) do
-    # Closing stdin makes the runtime stop its workers and exit.
-    Port.close(port)
+    # Let the runtime stop its workers and exit, so none outlives the application; closing
+    # the port (its stdin) would do the same, without waiting.
+    Port.command(port, :erlang.term_to_binary({:shutdown, 0, nil}))
+
+    receive do
+      {^port, {:exit_status, _}} -> :ok
+    after
+      4_000 -> Port.close(port)
+    end
   catch
     _, _ -> :ok
   end

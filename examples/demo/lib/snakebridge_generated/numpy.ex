@@ -100,7 +100,7 @@ defmodule Numpy do
 
   @doc "The functions this module wraps, as `{name, min_arity, max_arity}`."
   def __functions__() do
-    [{:mean, 1, 6}, {:std, 1, 7}]
+    [{:linspace, 2, 8}, {:mean, 1, 6}, {:std, 1, 7}, {:sum, 1, 8}]
   end
 
   @doc "The class modules nested in this module."
@@ -116,6 +116,345 @@ defmodule Numpy do
   @doc "The documentation of one of this module's functions."
   def doc(function) do
     SnakeBridge.Docs.get(__MODULE__, function)
+  end
+
+  @doc """
+  Return evenly spaced numbers over a specified interval.
+
+  Returns `num` evenly spaced samples, calculated over the
+  interval [`start`, `stop`].
+
+  The endpoint of the interval can optionally be excluded.
+
+  > **Versionchanged:** 1.20.0 Values are rounded towards `-inf` instead of `0` when an integer `dtype` is specified. The old behavior can still be obtained with `np.linspace(start, stop, num).astype(int)`
+
+  ## Arguments
+
+    * `start` (`array_like`) - The starting value of the sequence.
+    * `stop` (`array_like`) - The end value of the sequence, unless `endpoint` is set to False. In that case, the sequence consists of all but the last of `num + 1` evenly spaced samples, so that `stop` is excluded.  Note that the step size changes when `endpoint` is False.
+
+  ## Options
+
+    * `:num` (`int, optional`) - Number of samples to generate. Default is 50. Must be non-negative. Defaults to `50`. Also accepted as the next positional argument, `num`.
+    * `:endpoint` (`bool, optional`) - If True, `stop` is the last sample. Otherwise, it is not included. Default is True. Defaults to `True`. Also accepted as the next positional argument, `endpoint`.
+    * `:retstep` (`bool, optional`) - If True, return (`samples`, `step`), where `step` is the spacing between samples. Defaults to `False`. Also accepted as the next positional argument, `retstep`.
+    * `:dtype` (`dtype, optional`) - The type of the output array.  If `dtype` is not given, the data type is inferred from `start` and `stop`. The inferred dtype will never be an integer; `float` is chosen even if the arguments would produce an array of integers. Defaults to `None`. Also accepted as the next positional argument, `dtype`.
+    * `:axis` (`int, optional`) - The axis in the result to store the samples.  Relevant only if start or stop are array-like.  By default (0), the samples will be along a new axis inserted at the beginning. Use -1 to get an axis at the end. Defaults to `0`. Also accepted as the next positional argument, `axis`.
+    * `:device` (`str, optional`) - The device on which to place the created array. Default: None. For Array-API interoperability only, so must be `"cpu"` if passed.  Added in version 2.0.0. Defaults to `None`.
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  ## Returns
+
+    * `samples` (`ndarray`) - There are `num` equally spaced samples in the closed interval `[start, stop]` or the half-open interval `[start, stop)` (depending on whether `endpoint` is True or False).
+    * `step` (`float, optional`) - Only returned if `retstep` is True  Size of spacing between samples.
+
+  ## Examples
+
+  ```python
+  >>> import numpy as np
+  >>> np.linspace(2.0, 3.0, num=5)
+  array([2.  , 2.25, 2.5 , 2.75, 3.  ])
+  >>> np.linspace(2.0, 3.0, num=5, endpoint=False)
+  array([2. ,  2.2,  2.4,  2.6,  2.8])
+  >>> np.linspace(2.0, 3.0, num=5, retstep=True)
+  (array([2.  ,  2.25,  2.5 ,  2.75,  3.  ]), 0.25)
+  ```
+
+  Graphical illustration:
+
+  ```python
+  >>> import matplotlib.pyplot as plt
+  >>> N = 8
+  >>> y = np.zeros(N)
+  >>> x1 = np.linspace(0, 10, N, endpoint=True)
+  >>> x2 = np.linspace(0, 10, N, endpoint=False)
+  >>> plt.plot(x1, y, 'o')
+  [<matplotlib.lines.Line2D object at 0x...>]
+  >>> plt.plot(x2, y + 0.5, 'o')
+  [<matplotlib.lines.Line2D object at 0x...>]
+  >>> plt.ylim([-0.5, 1])
+  (-0.5, 1)
+  >>> plt.show()
+  ```
+
+  ## See also
+
+    * `arange` - Similar to `Numpy.linspace/2`, but uses a step size (instead of the
+    * `geomspace` - Similar to `Numpy.linspace/2`, but with numbers spaced evenly on a log
+    * `logspace` - Similar to `geomspace`, but with the end points specified as
+
+  Wraps `numpy.linspace`.
+  """
+  @spec linspace(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term())
+        ) ::
+          {:ok,
+           SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}}
+          | {:error, SnakeBridge.Error.t()}
+  def linspace(start, stop) do
+    SnakeBridge.Runtime.call(__MODULE__, "linspace", [start, stop], [])
+  end
+
+  @doc "Like `linspace/2`, with the next positional argument or keyword options."
+  @spec linspace(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer() | keyword()
+        ) ::
+          {:ok,
+           SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}}
+          | {:error, SnakeBridge.Error.t()}
+  def linspace(start, stop, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "linspace", [start, stop], opts)
+  end
+
+  def linspace(start, stop, num) do
+    SnakeBridge.Runtime.call(__MODULE__, "linspace", [start, stop, num], [])
+  end
+
+  @doc "Like `linspace/2`, with the next positional argument or keyword options."
+  @spec linspace(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean() | keyword()
+        ) ::
+          {:ok,
+           SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}}
+          | {:error, SnakeBridge.Error.t()}
+  def linspace(start, stop, num, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "linspace", [start, stop, num], opts)
+  end
+
+  def linspace(start, stop, num, endpoint) do
+    SnakeBridge.Runtime.call(__MODULE__, "linspace", [start, stop, num, endpoint], [])
+  end
+
+  @doc "Like `linspace/2`, with the next positional argument or keyword options."
+  @spec linspace(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean(),
+          false | true | keyword()
+        ) ::
+          {:ok,
+           SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}}
+          | {:error, SnakeBridge.Error.t()}
+  def linspace(start, stop, num, endpoint, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "linspace", [start, stop, num, endpoint], opts)
+  end
+
+  def linspace(start, stop, num, endpoint, retstep) do
+    SnakeBridge.Runtime.call(__MODULE__, "linspace", [start, stop, num, endpoint, retstep], [])
+  end
+
+  @doc "Like `linspace/2`, with the next positional argument or keyword options."
+  @spec linspace(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean(),
+          false | true,
+          nil | atom() | String.t() | SnakeBridge.Ref.t() | keyword()
+        ) ::
+          {:ok,
+           SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}}
+          | {:error, SnakeBridge.Error.t()}
+  def linspace(start, stop, num, endpoint, retstep, opts)
+      when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "linspace", [start, stop, num, endpoint, retstep], opts)
+  end
+
+  def linspace(start, stop, num, endpoint, retstep, dtype) do
+    SnakeBridge.Runtime.call(
+      __MODULE__,
+      "linspace",
+      [start, stop, num, endpoint, retstep, dtype],
+      []
+    )
+  end
+
+  @doc "Like `linspace/2`, with the next positional argument or keyword options."
+  @spec linspace(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean(),
+          false | true,
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          integer() | keyword()
+        ) ::
+          {:ok,
+           SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}}
+          | {:error, SnakeBridge.Error.t()}
+  def linspace(start, stop, num, endpoint, retstep, dtype, opts)
+      when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(
+      __MODULE__,
+      "linspace",
+      [start, stop, num, endpoint, retstep, dtype],
+      opts
+    )
+  end
+
+  def linspace(start, stop, num, endpoint, retstep, dtype, axis) do
+    SnakeBridge.Runtime.call(
+      __MODULE__,
+      "linspace",
+      [start, stop, num, endpoint, retstep, dtype, axis],
+      []
+    )
+  end
+
+  @doc "Like `linspace/2`, with the next positional argument or keyword options."
+  @spec linspace(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean(),
+          false | true,
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          integer(),
+          keyword()
+        ) ::
+          {:ok,
+           SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}}
+          | {:error, SnakeBridge.Error.t()}
+  def linspace(start, stop, num, endpoint, retstep, dtype, axis, opts) do
+    SnakeBridge.Runtime.call(
+      __MODULE__,
+      "linspace",
+      [start, stop, num, endpoint, retstep, dtype, axis],
+      opts
+    )
+  end
+
+  @doc "Like `linspace/2`, but returns the value or raises `SnakeBridge.Error`."
+  @spec linspace!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term())
+        ) :: SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}
+  def linspace!(start, stop) do
+    SnakeBridge.Runtime.call!(__MODULE__, "linspace", [start, stop], [])
+  end
+
+  @doc "Like `linspace/3`, but returns the value or raises `SnakeBridge.Error`."
+  @spec linspace!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer() | keyword()
+        ) :: SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}
+  def linspace!(start, stop, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "linspace", [start, stop], opts)
+  end
+
+  def linspace!(start, stop, num) do
+    SnakeBridge.Runtime.call!(__MODULE__, "linspace", [start, stop, num], [])
+  end
+
+  @doc "Like `linspace/4`, but returns the value or raises `SnakeBridge.Error`."
+  @spec linspace!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean() | keyword()
+        ) :: SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}
+  def linspace!(start, stop, num, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "linspace", [start, stop, num], opts)
+  end
+
+  def linspace!(start, stop, num, endpoint) do
+    SnakeBridge.Runtime.call!(__MODULE__, "linspace", [start, stop, num, endpoint], [])
+  end
+
+  @doc "Like `linspace/5`, but returns the value or raises `SnakeBridge.Error`."
+  @spec linspace!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean(),
+          false | true | keyword()
+        ) :: SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}
+  def linspace!(start, stop, num, endpoint, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "linspace", [start, stop, num, endpoint], opts)
+  end
+
+  def linspace!(start, stop, num, endpoint, retstep) do
+    SnakeBridge.Runtime.call!(__MODULE__, "linspace", [start, stop, num, endpoint, retstep], [])
+  end
+
+  @doc "Like `linspace/6`, but returns the value or raises `SnakeBridge.Error`."
+  @spec linspace!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean(),
+          false | true,
+          nil | atom() | String.t() | SnakeBridge.Ref.t() | keyword()
+        ) :: SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}
+  def linspace!(start, stop, num, endpoint, retstep, opts)
+      when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "linspace", [start, stop, num, endpoint, retstep], opts)
+  end
+
+  def linspace!(start, stop, num, endpoint, retstep, dtype) do
+    SnakeBridge.Runtime.call!(
+      __MODULE__,
+      "linspace",
+      [start, stop, num, endpoint, retstep, dtype],
+      []
+    )
+  end
+
+  @doc "Like `linspace/7`, but returns the value or raises `SnakeBridge.Error`."
+  @spec linspace!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean(),
+          false | true,
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          integer() | keyword()
+        ) :: SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}
+  def linspace!(start, stop, num, endpoint, retstep, dtype, opts)
+      when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(
+      __MODULE__,
+      "linspace",
+      [start, stop, num, endpoint, retstep, dtype],
+      opts
+    )
+  end
+
+  def linspace!(start, stop, num, endpoint, retstep, dtype, axis) do
+    SnakeBridge.Runtime.call!(
+      __MODULE__,
+      "linspace",
+      [start, stop, num, endpoint, retstep, dtype, axis],
+      []
+    )
+  end
+
+  @doc "Like `linspace/8`, but returns the value or raises `SnakeBridge.Error`."
+  @spec linspace!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          integer(),
+          boolean(),
+          false | true,
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          integer(),
+          keyword()
+        ) :: SnakeBridge.Ref.t() | {SnakeBridge.Ref.t(), float()} | {SnakeBridge.Ref.t(), term()}
+  def linspace!(start, stop, num, endpoint, retstep, dtype, axis, opts) do
+    SnakeBridge.Runtime.call!(
+      __MODULE__,
+      "linspace",
+      [start, stop, num, endpoint, retstep, dtype, axis],
+      opts
+    )
   end
 
   @doc """
@@ -702,6 +1041,347 @@ defmodule Numpy do
         ) :: term()
   def std!(a, axis, dtype, out, ddof, keepdims, opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "std", [a, axis, dtype, out, ddof, keepdims], opts)
+  end
+
+  @doc """
+  Sum of array elements over a given axis.
+
+  ## Arguments
+
+    * `a` (`array_like`) - Elements to sum.
+
+  ## Options
+
+    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which a sum is performed.  The default, axis=None, will sum all of the elements of the input array.  If axis is negative it counts from the last to the first axis. If axis is a tuple of ints, a sum is performed on all of the axes specified in the tuple instead of a single axis or all the axes as before. Defaults to `None`. Also accepted as the next positional argument, `axis`.
+    * `:dtype` (`dtype, optional`) - The type of the returned array and of the accumulator in which the elements are summed.  The dtype of `a` is used by default unless `a` has an integer dtype of less precision than the default platform integer.  In that case, if `a` is signed then the platform integer is used while if `a` is unsigned then an unsigned integer of the same precision as the platform integer is used. Defaults to `None`. Also accepted as the next positional argument, `dtype`.
+    * `:out` (`ndarray, optional`) - Alternative output array in which to place the result. It must have the same shape as the expected output, but the type of the output values will be cast if necessary. Defaults to `None`. Also accepted as the next positional argument, `out`.
+    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.sum/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Defaults to `<no value>`. Also accepted as the next positional argument, `keepdims`.
+    * `:initial` (`scalar, optional`) - Starting value for the sum. See `numpy.ufunc.reduce` for details. Defaults to `<no value>`. Also accepted as the next positional argument, `initial`.
+    * `:where` (`array_like of bool, optional`) - Elements to include in the sum. See `numpy.ufunc.reduce` for details. Defaults to `<no value>`. Also accepted as the next positional argument, `where`.
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  ## Returns
+
+    * `sum_along_axis` (`ndarray`) - An array with the same shape as `a`, with the specified axis removed.   If `a` is a 0-d array, or if `axis` is None, a scalar is returned.  If an output array is specified, a reference to `out` is returned.
+
+  ## Notes
+
+  Arithmetic is modular when using integer types, and no error is
+  raised on overflow.
+
+  The sum of an empty array is the neutral element 0:
+
+  ```python
+  >>> np.sum([])
+  0.0
+  ```
+
+  For floating point numbers the numerical precision of sum (and
+  `np.add.reduce`) is in general limited by directly adding each number
+  individually to the result causing rounding errors in every step.
+  However, often numpy will use a  numerically better approach (partial
+  pairwise summation) leading to improved precision in many use-cases.
+  This improved precision is always provided when no `axis` is given.
+  When `axis` is given, it will depend on which axis is summed.
+  Technically, to provide the best speed possible, the improved precision
+  is only used when the summation is along the fast axis in memory.
+  Note that the exact precision may vary depending on other parameters.
+  In contrast to NumPy, Python's `math.fsum` function uses a slower but
+  more precise approach to summation.
+  Especially when summing a large number of lower precision floating point
+  numbers, such as `float32`, numerical errors can become significant.
+  In such cases it can be advisable to use `dtype="float64"` to use a higher
+  precision for the output.
+
+  ## Examples
+
+  ```python
+  >>> import numpy as np
+  >>> np.sum([0.5, 1.5])
+  2.0
+  >>> np.sum([0.5, 0.7, 0.2, 1.5], dtype=np.int32)
+  np.int32(1)
+  >>> np.sum([[0, 1], [0, 5]])
+  6
+  >>> np.sum([[0, 1], [0, 5]], axis=0)
+  array([0, 6])
+  >>> np.sum([[0, 1], [0, 5]], axis=1)
+  array([1, 5])
+  >>> np.sum([[0, 1], [np.nan, 5]], where=[False, True], axis=1)
+  array([1., 5.])
+  ```
+
+  If the accumulator is too small, overflow occurs:
+
+  ```python
+  >>> np.ones(128, dtype=np.int8).sum(dtype=np.int8)
+  np.int8(-128)
+  ```
+
+  You can also start the sum with a value other than zero:
+
+  ```python
+  >>> np.sum([10], initial=5)
+  15
+  ```
+
+  ## See also
+
+    * `Numpy.sum/1` - Equivalent method.
+    * `add` - `numpy.add.reduce` equivalent function.
+    * `cumsum` - Cumulative sum of array elements.
+    * `trapezoid` - Integration of array values using composite trapezoidal rule.
+    * `Numpy.mean/1`
+    * `average`
+
+  Wraps `numpy.sum`.
+  """
+  @spec sum(SnakeBridge.Ref.t() | number() | list(term())) ::
+          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def sum(a) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a], [])
+  end
+
+  @doc "Like `sum/1`, with the next positional argument or keyword options."
+  @spec sum(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def sum(a, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a], opts)
+  end
+
+  def sum(a, axis) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis], [])
+  end
+
+  @doc "Like `sum/1`, with the next positional argument or keyword options."
+  @spec sum(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def sum(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis], opts)
+  end
+
+  def sum(a, axis, dtype) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis, dtype], [])
+  end
+
+  @doc "Like `sum/1`, with the next positional argument or keyword options."
+  @spec sum(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()) | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def sum(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis, dtype], opts)
+  end
+
+  def sum(a, axis, dtype, out) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis, dtype, out], [])
+  end
+
+  @doc "Like `sum/1`, with the next positional argument or keyword options."
+  @spec sum(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
+          false | boolean() | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def sum(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis, dtype, out], opts)
+  end
+
+  def sum(a, axis, dtype, out, keepdims) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis, dtype, out, keepdims], [])
+  end
+
+  @doc "Like `sum/1`, with the next positional argument or keyword options."
+  @spec sum(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
+          false | boolean(),
+          term()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def sum(a, axis, dtype, out, keepdims, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis, dtype, out, keepdims], opts)
+  end
+
+  def sum(a, axis, dtype, out, keepdims, initial) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis, dtype, out, keepdims, initial], [])
+  end
+
+  @doc "Like `sum/1`, with the next positional argument or keyword options."
+  @spec sum(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
+          false | boolean(),
+          term(),
+          SnakeBridge.Ref.t() | number() | list(term()) | keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def sum(a, axis, dtype, out, keepdims, initial, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call(__MODULE__, "sum", [a, axis, dtype, out, keepdims, initial], opts)
+  end
+
+  def sum(a, axis, dtype, out, keepdims, initial, where) do
+    SnakeBridge.Runtime.call(
+      __MODULE__,
+      "sum",
+      [a, axis, dtype, out, keepdims, initial, where],
+      []
+    )
+  end
+
+  @doc "Like `sum/1`, with the next positional argument or keyword options."
+  @spec sum(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
+          false | boolean(),
+          term(),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          keyword()
+        ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def sum(a, axis, dtype, out, keepdims, initial, where, opts) do
+    SnakeBridge.Runtime.call(
+      __MODULE__,
+      "sum",
+      [a, axis, dtype, out, keepdims, initial, where],
+      opts
+    )
+  end
+
+  @doc "Like `sum/1`, but returns the value or raises `SnakeBridge.Error`."
+  @spec sum!(SnakeBridge.Ref.t() | number() | list(term())) :: term()
+  def sum!(a) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a], [])
+  end
+
+  @doc "Like `sum/2`, but returns the value or raises `SnakeBridge.Error`."
+  @spec sum!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple() | keyword()
+        ) :: term()
+  def sum!(a, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a], opts)
+  end
+
+  def sum!(a, axis) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis], [])
+  end
+
+  @doc "Like `sum/3`, but returns the value or raises `SnakeBridge.Error`."
+  @spec sum!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t() | keyword()
+        ) :: term()
+  def sum!(a, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis], opts)
+  end
+
+  def sum!(a, axis, dtype) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis, dtype], [])
+  end
+
+  @doc "Like `sum/4`, but returns the value or raises `SnakeBridge.Error`."
+  @spec sum!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()) | keyword()
+        ) :: term()
+  def sum!(a, axis, dtype, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis, dtype], opts)
+  end
+
+  def sum!(a, axis, dtype, out) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis, dtype, out], [])
+  end
+
+  @doc "Like `sum/5`, but returns the value or raises `SnakeBridge.Error`."
+  @spec sum!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
+          false | boolean() | keyword()
+        ) :: term()
+  def sum!(a, axis, dtype, out, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis, dtype, out], opts)
+  end
+
+  def sum!(a, axis, dtype, out, keepdims) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis, dtype, out, keepdims], [])
+  end
+
+  @doc "Like `sum/6`, but returns the value or raises `SnakeBridge.Error`."
+  @spec sum!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
+          false | boolean(),
+          term()
+        ) :: term()
+  def sum!(a, axis, dtype, out, keepdims, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis, dtype, out, keepdims], opts)
+  end
+
+  def sum!(a, axis, dtype, out, keepdims, initial) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis, dtype, out, keepdims, initial], [])
+  end
+
+  @doc "Like `sum/7`, but returns the value or raises `SnakeBridge.Error`."
+  @spec sum!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
+          false | boolean(),
+          term(),
+          SnakeBridge.Ref.t() | number() | list(term()) | keyword()
+        ) :: term()
+  def sum!(a, axis, dtype, out, keepdims, initial, opts) when SnakeBridge.Runtime.is_opts(opts) do
+    SnakeBridge.Runtime.call!(__MODULE__, "sum", [a, axis, dtype, out, keepdims, initial], opts)
+  end
+
+  def sum!(a, axis, dtype, out, keepdims, initial, where) do
+    SnakeBridge.Runtime.call!(
+      __MODULE__,
+      "sum",
+      [a, axis, dtype, out, keepdims, initial, where],
+      []
+    )
+  end
+
+  @doc "Like `sum/8`, but returns the value or raises `SnakeBridge.Error`."
+  @spec sum!(
+          SnakeBridge.Ref.t() | number() | list(term()),
+          nil | integer() | list(integer()) | tuple(),
+          nil | atom() | String.t() | SnakeBridge.Ref.t(),
+          nil | SnakeBridge.Ref.t() | number() | list(term()),
+          false | boolean(),
+          term(),
+          SnakeBridge.Ref.t() | number() | list(term()),
+          keyword()
+        ) :: term()
+  def sum!(a, axis, dtype, out, keepdims, initial, where, opts) do
+    SnakeBridge.Runtime.call!(
+      __MODULE__,
+      "sum",
+      [a, axis, dtype, out, keepdims, initial, where],
+      opts
+    )
   end
 end
 

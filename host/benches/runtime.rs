@@ -1,0 +1,386 @@
+//! Benchmarks of the runtime, run with `cargo bench -p snakebridge --bench runtime`. See
+//! BENCHMARKS.md for the figures. Every row that is compared runs in this one process:
+//!
+//! - `floor`: `math.sqrt` called in-process (timeit), the worker's dispatcher called
+//!   in-process, and a length-prefixed pipe round trip to a worker process (`--transport
+//!   pipe`, the same dispatcher): what gRPC is measured against.
+//! - `rust`: `Pool::call` of `math.sqrt(2.0)`: latency one call at a time, and calls/s with
+//!   calls in flight, on 1 and 2 workers.
+//! - `elixir`: the same call through `SnakeBridge.Runtime` in a real VM, via `snakebridge
+//!   runtime serve` (this build's binary), on 1 and 2 workers.
+//! - `start`: a pool of one worker from spawn to ready.
+//! - `numpy`: a 1e6-element array returned as a reference and as data.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark program"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use snakebridge_runtime::{Call, Pool, PoolConfig, Returns};
+
+const CALLS: usize = 3000;
+const IN_FLIGHT: usize = 8;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("SNAKEBRIDGE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "python3".into())
+}
+
+/// Latency percentiles of sorted durations, in microseconds.
+struct Latency {
+    p50: f64,
+    p99: f64,
+    per_second: f64,
+}
+
+fn latency(mut times: Vec<Duration>, total: Duration) -> Latency {
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    Latency {
+        p50: at(0.5),
+        p99: at(0.99),
+        per_second: times.len() as f64 / total.as_secs_f64(),
+    }
+}
+
+fn row(name: &str, l: &Latency) {
+    println!(
+        "{name:<52} p50 {:>8.1} µs  p99 {:>8.1} µs  {:>8.0} calls/s",
+        l.p50, l.p99, l.per_second
+    );
+}
+
+fn payload() -> Vec<u8> {
+    serde_json::to_vec(&Call::function("math", "sqrt").arg(2.0).payload()).unwrap()
+}
+
+fn main() {
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut pipe_p50 = None;
+    let mut rust_p50 = None;
+    if wants("floor") {
+        in_process();
+        pipe_p50 = Some(pipe());
+    }
+    if wants("rust") {
+        rust_p50 = Some(runtime.block_on(rust()));
+    }
+    if let (Some(pipe), Some(rust)) = (pipe_p50, rust_p50) {
+        println!(
+            "{:<52} {:.2}x the pipe floor (target: within 4x)",
+            "  Rust API p50",
+            rust / pipe
+        );
+    }
+    if wants("elixir") {
+        elixir(rust_p50);
+    }
+    if wants("start") {
+        runtime.block_on(start());
+    }
+    if wants("numpy") {
+        runtime.block_on(numpy());
+    }
+}
+
+fn in_process() {
+    let script = r#"
+import json, math, timeit
+from snakebridge_worker.dispatch import Dispatcher
+n = 200000
+print(min(timeit.repeat("sqrt(2.0)", globals={"sqrt": math.sqrt}, number=n, repeat=5)) / n * 1e6)
+d = Dispatcher()
+payload = json.dumps({"protocol_version": 1, "library": "math", "python_module": "math",
+    "function": "sqrt", "call_type": "function", "args": [2.0], "kwargs": {},
+    "session_id": "", "returns": "auto"}).encode()
+d.execute("snakebridge.call", payload)
+n = 20000
+print(min(timeit.repeat(lambda: d.execute("snakebridge.call", payload), number=n, repeat=5)) / n * 1e6)
+"#;
+    let output = Command::new(python())
+        .args(["-c", script])
+        .env("PYTHONPATH", repo().join("python"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut lines = text.lines();
+    println!(
+        "{:<52} {:>8.3} µs",
+        "floor: math.sqrt in-process (timeit)",
+        lines.next().unwrap().parse::<f64>().unwrap()
+    );
+    println!(
+        "{:<52} {:>8.1} µs",
+        "floor: worker dispatcher in-process (JSON in, out)",
+        lines.next().unwrap().parse::<f64>().unwrap()
+    );
+}
+
+/// Round trips over a plain pipe to a worker process serving the same dispatcher.
+fn pipe() -> f64 {
+    let mut child = Command::new(python())
+        .args(["-m", "snakebridge_worker", "--transport", "pipe"])
+        .env("PYTHONPATH", repo().join("python"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("READY"), "{ready}");
+    let mut frame = b"snakebridge.call\n".to_vec();
+    frame.extend(payload());
+    let mut round_trip = || {
+        stdin
+            .write_all(&(frame.len() as u32).to_be_bytes())
+            .unwrap();
+        stdin.write_all(&frame).unwrap();
+        stdin.flush().unwrap();
+        let mut length = [0; 4];
+        stdout.read_exact(&mut length).unwrap();
+        let mut body = vec![0; u32::from_be_bytes(length) as usize];
+        stdout.read_exact(&mut body).unwrap();
+        assert_eq!(body[0], 0, "{}", String::from_utf8_lossy(&body));
+    };
+    for _ in 0..200 {
+        round_trip();
+    }
+    let start = Instant::now();
+    let times: Vec<Duration> = (0..CALLS)
+        .map(|_| {
+            let t = Instant::now();
+            round_trip();
+            t.elapsed()
+        })
+        .collect();
+    let l = latency(times, start.elapsed());
+    row("floor: length-prefixed pipe round trip", &l);
+    drop(stdin);
+    let _ = child.wait();
+    l.p50
+}
+
+fn config(workers: usize) -> PoolConfig {
+    let mut config = PoolConfig::new(python());
+    config.workers = workers;
+    config.forward_stderr = false;
+    config
+}
+
+async fn rust() -> f64 {
+    let call = Call::function("math", "sqrt").arg(2.0);
+    let mut sequential_p50 = 0.0;
+    let mut throughput = Vec::new();
+    for workers in [1, 2] {
+        let pool = Pool::start(config(workers)).await.unwrap();
+        for _ in 0..200 {
+            pool.call(&call).await.unwrap();
+        }
+        let start = Instant::now();
+        let mut times = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            pool.call(&call).await.unwrap();
+            times.push(t.elapsed());
+        }
+        let l = latency(times, start.elapsed());
+        row(
+            &format!("Rust Pool::call, {workers} worker(s), one at a time"),
+            &l,
+        );
+        if workers == 1 {
+            sequential_p50 = l.p50;
+        }
+        let l = concurrent(&pool, &call).await;
+        row(
+            &format!("Rust Pool::call, {workers} worker(s), {IN_FLIGHT} in flight"),
+            &l,
+        );
+        throughput.push(l.per_second);
+        pool.shutdown(Duration::from_secs(2)).await;
+    }
+    println!(
+        "{:<52} {:.2}x calls/s (target: at least 1.7x)",
+        "  2 workers against 1",
+        throughput[1] / throughput[0]
+    );
+    sequential_p50
+}
+
+async fn concurrent(pool: &Pool, call: &Call) -> Latency {
+    let call = Arc::new(call.clone());
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..IN_FLIGHT)
+        .map(|_| {
+            let (pool, call) = (pool.clone(), call.clone());
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                for _ in 0..CALLS / IN_FLIGHT {
+                    let t = Instant::now();
+                    pool.call(&call).await.unwrap();
+                    times.push(t.elapsed());
+                }
+                times
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await.unwrap());
+    }
+    latency(times, start.elapsed())
+}
+
+/// The same call from Elixir, through `snakebridge runtime serve`, in one VM per pool size.
+fn elixir(rust_p50: Option<f64>) {
+    let elixir_dir = repo().join("elixir");
+    let compiled = Command::new("mix")
+        .args(["compile"])
+        .current_dir(&elixir_dir)
+        .output()
+        .unwrap();
+    assert!(compiled.status.success());
+    let mut one_worker = None;
+    for workers in [1, 2] {
+        let project = tempfile::tempdir().unwrap();
+        std::fs::write(
+            project.path().join("snakebridge.toml"),
+            format!(
+                "[python]\nexecutable = {:?}\n\n[libraries]\nmath = {{ stdlib = true }}\n\n[runtime]\nworkers = {workers}\n",
+                python().display().to_string()
+            ),
+        )
+        .unwrap();
+        let output = Command::new("mix")
+            .args(["run", "--no-compile"])
+            .arg(repo().join("host/benches/runtime_calls.exs"))
+            .args([CALLS.to_string(), IN_FLIGHT.to_string()])
+            .current_dir(&elixir_dir)
+            .env("SNAKEBRIDGE_BIN", env!("CARGO_BIN_EXE_snakebridge"))
+            .env("SNAKEBRIDGE_BENCH_PROJECT", project.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        let numbers: Vec<f64> = text
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let sequential = Latency {
+            p50: numbers[0],
+            p99: numbers[1],
+            per_second: numbers[2],
+        };
+        let parallel = Latency {
+            p50: numbers[3],
+            p99: numbers[4],
+            per_second: numbers[5],
+        };
+        row(
+            &format!("Elixir SnakeBridge.Runtime, {workers} worker(s), one at a time"),
+            &sequential,
+        );
+        row(
+            &format!("Elixir SnakeBridge.Runtime, {workers} worker(s), {IN_FLIGHT} in flight"),
+            &parallel,
+        );
+        if workers == 1 {
+            if let Some(rust) = rust_p50 {
+                println!(
+                    "{:<52} {:+.1} µs over the Rust API (target: at most +100 µs)",
+                    "  Elixir p50",
+                    sequential.p50 - rust
+                );
+            }
+            one_worker = Some(parallel.per_second);
+        } else if let Some(one) = one_worker {
+            println!(
+                "{:<52} {:.2}x calls/s",
+                "  2 workers against 1",
+                parallel.per_second / one
+            );
+        }
+    }
+}
+
+async fn start() {
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let pool = Pool::start(config(1)).await.unwrap();
+        times.push(t.elapsed());
+        pool.shutdown(Duration::from_secs(2)).await;
+    }
+    times.sort();
+    println!(
+        "{:<52} min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms",
+        "worker start to ready (1 worker, no preload)",
+        times[0].as_secs_f64() * 1e3,
+        times[2].as_secs_f64() * 1e3,
+        times[4].as_secs_f64() * 1e3
+    );
+}
+
+async fn numpy() {
+    let pool = Pool::start(config(1)).await.unwrap();
+    let call = Call::function("numpy", "linspace")
+        .arg(0)
+        .arg(1)
+        .arg(1_000_000);
+    pool.call(&call).await.unwrap();
+    for (name, returns) in [("a reference", Returns::Auto), ("data", Returns::Value)] {
+        let call = call.clone().returns(returns).session("numpy");
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            pool.call(&call).await.unwrap();
+            times.push(t.elapsed());
+            pool.release_session("numpy").await.unwrap();
+        }
+        times.sort();
+        println!(
+            "{:<52} min {:>7.1} ms  median {:>7.1} ms",
+            format!("numpy.linspace 1e6 returned as {name}"),
+            times[0].as_secs_f64() * 1e3,
+            times[2].as_secs_f64() * 1e3
+        );
+    }
+    pool.shutdown(Duration::from_secs(2)).await;
+}
