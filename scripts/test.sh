@@ -17,14 +17,19 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --features "$features" -- -D warnings
 echo "==> cargo test"
 cargo test -p snakebridge --features "$features"
+# The pool's tests run twice: workers serving with grpcio, then with the native extension.
 cargo test -p snakebridge-runtime --features snakebridge-runtime/test-python
+cargo build -p snakebridge-native
+SNAKEBRIDGE_NATIVE="$PWD/target/debug/libsnakebridge_native.so" \
+  cargo test -p snakebridge-runtime --features snakebridge-runtime/test-python --test pool
 # The plugins are cdylibs for wasm; their unit tests run natively as libraries.
 cargo test -p snakebridge-pdk -p snakebridge-plugin-default-emitter -p snakebridge-plugin-typespecs \
   -p snakebridge-plugin-docs --lib
 
 echo "==> Elixir"
-# The Elixir package and the example call real Python through this build's runtime.
-cargo build -p snakebridge
+# The Elixir package and the example call real Python through this build's runtime (which
+# finds the native extension built beside it).
+cargo build -p snakebridge -p snakebridge-native
 export SNAKEBRIDGE_BIN="$PWD/target/debug/snakebridge"
 (cd elixir && mix format --check-formatted && mix compile --warnings-as-errors && mix test)
 # Strict: the example's compiler step verifies the committed bindings without Python.

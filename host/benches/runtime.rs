@@ -5,9 +5,12 @@
 //!   in-process, and a length-prefixed pipe round trip to a worker process (`--transport
 //!   pipe`, the same dispatcher): what gRPC is measured against.
 //! - `rust`: `Pool::call` of `math.sqrt(2.0)`: latency one call at a time, and calls/s with
-//!   calls in flight, on 1 and 2 workers.
+//!   calls in flight, on 1 and 2 workers; workers serving with grpcio, then with the native
+//!   extension (`cargo build --release -p snakebridge-native` first, or `SNAKEBRIDGE_NATIVE`).
 //! - `elixir`: the same call through `SnakeBridge.Runtime` in a real VM, via `snakebridge
 //!   runtime serve` (this build's binary), on 1 and 2 workers.
+//! - `scaling`: calls/s of a function that computes for 1 ms holding the GIL, 1 and 2
+//!   workers: what more workers are for.
 //! - `start`: a pool of one worker from spawn to ready.
 //! - `numpy`: a 1e6-element array returned as a reference and as data.
 
@@ -101,6 +104,9 @@ fn main() {
     if wants("elixir") {
         elixir(rust_p50);
     }
+    if wants("scaling") {
+        runtime.block_on(scaling());
+    }
     if wants("start") {
         runtime.block_on(start());
     }
@@ -193,19 +199,49 @@ fn pipe() -> f64 {
     l.p50
 }
 
+fn native() -> Option<PathBuf> {
+    let path = std::env::var_os("SNAKEBRIDGE_NATIVE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/release/libsnakebridge_native.so"));
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "no native extension at {}: `cargo build --release -p snakebridge-native`",
+            path.display()
+        );
+        None
+    }
+}
+
 fn config(workers: usize) -> PoolConfig {
     let mut config = PoolConfig::new(python());
     config.workers = workers;
     config.forward_stderr = false;
+    config.native = native();
     config
 }
 
+/// The p50 of one call at a time on one worker, with the native extension when there is one.
 async fn rust() -> f64 {
+    let mut p50 = 0.0;
+    for native in [None, native()] {
+        let transport = if native.is_some() { "native" } else { "grpcio" };
+        let mut config = config(1);
+        config.native = native;
+        p50 = rust_transport(transport, config).await;
+    }
+    p50
+}
+
+async fn rust_transport(transport: &str, base: PoolConfig) -> f64 {
     let call = Call::function("math", "sqrt").arg(2.0);
     let mut sequential_p50 = 0.0;
     let mut throughput = Vec::new();
     for workers in [1, 2] {
-        let pool = Pool::start(config(workers)).await.unwrap();
+        let mut config = base.clone();
+        config.workers = workers;
+        let pool = Pool::start(config).await.unwrap();
         for _ in 0..200 {
             pool.call(&call).await.unwrap();
         }
@@ -218,15 +254,15 @@ async fn rust() -> f64 {
         }
         let l = latency(times, start.elapsed());
         row(
-            &format!("Rust Pool::call, {workers} worker(s), one at a time"),
+            &format!("Rust Pool::call, {transport}, {workers} worker(s), one at a time"),
             &l,
         );
         if workers == 1 {
             sequential_p50 = l.p50;
         }
-        let l = concurrent(&pool, &call).await;
+        let l = concurrent(&pool, &call, CALLS).await;
         row(
-            &format!("Rust Pool::call, {workers} worker(s), {IN_FLIGHT} in flight"),
+            &format!("Rust Pool::call, {transport}, {workers} worker(s), {IN_FLIGHT} in flight"),
             &l,
         );
         throughput.push(l.per_second);
@@ -240,7 +276,7 @@ async fn rust() -> f64 {
     sequential_p50
 }
 
-async fn concurrent(pool: &Pool, call: &Call) -> Latency {
+async fn concurrent(pool: &Pool, call: &Call, calls: usize) -> Latency {
     let call = Arc::new(call.clone());
     let start = Instant::now();
     let tasks: Vec<_> = (0..IN_FLIGHT)
@@ -248,7 +284,7 @@ async fn concurrent(pool: &Pool, call: &Call) -> Latency {
             let (pool, call) = (pool.clone(), call.clone());
             tokio::spawn(async move {
                 let mut times = Vec::new();
-                for _ in 0..CALLS / IN_FLIGHT {
+                for _ in 0..calls / IN_FLIGHT {
                     let t = Instant::now();
                     pool.call(&call).await.unwrap();
                     times.push(t.elapsed());
@@ -340,22 +376,54 @@ fn elixir(rust_p50: Option<f64>) {
     }
 }
 
-async fn start() {
-    let mut times = Vec::new();
-    for _ in 0..5 {
-        let t = Instant::now();
-        let pool = Pool::start(config(1)).await.unwrap();
-        times.push(t.elapsed());
+async fn scaling() {
+    let call = Call::function("runtime_fixture", "busy").arg(1);
+    let mut rates = Vec::new();
+    for workers in [1, 2] {
+        let mut config = config(workers);
+        config.python_path = vec![repo().join("tests/fixtures/python")];
+        let pool = Pool::start(config).await.unwrap();
+        for _ in 0..20 {
+            pool.call(&call).await.unwrap();
+        }
+        let l = concurrent(&pool, &call, 800).await;
+        row(
+            &format!(
+                "Rust Pool::call of 1 ms of Python, {workers} worker(s), {IN_FLIGHT} in flight"
+            ),
+            &l,
+        );
+        rates.push(l.per_second);
         pool.shutdown(Duration::from_secs(2)).await;
     }
-    times.sort();
     println!(
-        "{:<52} min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms",
-        "worker start to ready (1 worker, no preload)",
-        times[0].as_secs_f64() * 1e3,
-        times[2].as_secs_f64() * 1e3,
-        times[4].as_secs_f64() * 1e3
+        "{:<52} {:.2}x calls/s (target: at least 1.7x)",
+        "  2 workers against 1",
+        rates[1] / rates[0]
     );
+}
+
+async fn start() {
+    for native in [None, native()] {
+        let transport = if native.is_some() { "native" } else { "grpcio" };
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let mut config = config(1);
+            config.native = native.clone();
+            let t = Instant::now();
+            let pool = Pool::start(config).await.unwrap();
+            times.push(t.elapsed());
+            pool.shutdown(Duration::from_secs(2)).await;
+        }
+        times.sort();
+        println!(
+            "{:<52} min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms",
+            format!("worker start to ready, {transport} (no preload)"),
+            times[0].as_secs_f64() * 1e3,
+            times[2].as_secs_f64() * 1e3,
+            times[4].as_secs_f64() * 1e3
+        );
+    }
 }
 
 async fn numpy() {

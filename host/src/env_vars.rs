@@ -21,3 +21,8 @@ pub fn flag(name: &str) -> bool {
         )
     })
 }
+
+/// The `snakebridge_native` extension for the runtime's workers: a path to
+/// `libsnakebridge_native.so`, or `off` to serve with grpcio. By default the library next to
+/// the `snakebridge` executable is used when it is there.
+pub const NATIVE: &str = "SNAKEBRIDGE_NATIVE";

@@ -5,8 +5,10 @@ it, stdout is closed and file descriptor 1 points at stderr, so a library that p
 corrupt the protocol or block on a pipe nobody reads. The worker exits when stdin reaches
 end-of-file: its parent, the runtime, has gone, and an orphan must not outlive it.
 
-``--transport pipe`` serves the same dispatcher over length-prefixed frames on stdin/stdout
-instead; the runtime's benchmarks measure it as the floor gRPC is compared against.
+``--transport native`` serves the same service from Rust inside this process (the
+``snakebridge_native`` extension, when the runtime provides it) instead of grpcio.
+``--transport pipe`` serves the dispatcher over length-prefixed frames on stdin/stdout; the
+runtime's benchmarks measure it as the floor gRPC is compared against.
 """
 
 import argparse
@@ -24,7 +26,7 @@ from .dispatch import Dispatcher, Failure, log
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="snakebridge_worker")
-    parser.add_argument("--transport", choices=("grpc", "pipe"), default="grpc")
+    parser.add_argument("--transport", choices=("grpc", "native", "pipe"), default="grpc")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--max-message-bytes", type=int, default=64 * 1024 * 1024)
@@ -53,21 +55,32 @@ def main(argv=None):
         serve_pipe(dispatcher, protocol)
         return
 
-    from .grpc_server import serve
+    if options.transport == "native":
+        import snakebridge_native
 
-    def ready(port, pid):
-        announce(port, pid)
+        server = snakebridge_native.start(
+            dispatcher, options.port, options.max_message_bytes, options.threads
+        )
+        announce(server.port, os.getpid())
         protocol.close()
+        stop_server = server.stop
+    else:
+        from .grpc_server import serve
 
-    server = serve(
-        dispatcher, options.port, options.threads, options.max_message_bytes, options.descriptor, ready
-    )
+        def ready(port, pid):
+            announce(port, pid)
+            protocol.close()
+
+        server = serve(
+            dispatcher, options.port, options.threads, options.max_message_bytes, options.descriptor, ready
+        )
+        stop_server = lambda: server.stop(grace=1).wait()  # noqa: E731
     stop = threading.Event()
     watch_parent(stop)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    server.stop(grace=1).wait()
+    stop_server()
 
 
 def watch_parent(stop):

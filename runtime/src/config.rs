@@ -26,6 +26,10 @@ pub struct PoolConfig {
     pub heartbeat_interval: Duration,
     /// Copy workers' stderr, line by line, to this process's stderr.
     pub forward_stderr: bool,
+    /// The `snakebridge_native` extension (`libsnakebridge_native.so`, from the
+    /// `snakebridge-native` crate): workers serve gRPC from Rust inside Python with it, and
+    /// with grpcio without it.
+    pub native: Option<PathBuf>,
 }
 
 impl PoolConfig {
@@ -44,6 +48,7 @@ impl PoolConfig {
             queue_limit: 10_000,
             heartbeat_interval: Duration::from_secs(5),
             forward_stderr: true,
+            native: None,
         }
     }
 }

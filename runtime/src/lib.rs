@@ -20,7 +20,7 @@ mod config;
 mod error;
 mod pool;
 pub mod port;
-mod proto;
+pub mod proto;
 mod python;
 mod term;
 pub mod value;

@@ -99,10 +99,12 @@ impl Drop for Lease {
 impl Pool {
     /// Starts `config.workers` workers and waits until all are ready.
     pub async fn start(config: PoolConfig) -> Result<Pool, Error> {
-        let dir = Arc::new(WorkerDir::create().map_err(|e| Error::WorkerStart {
-            python: config.python.clone(),
-            reason: format!("cannot write the worker package: {e}"),
-            stderr: vec![],
+        let dir = Arc::new(WorkerDir::create(config.native.as_deref()).map_err(|e| {
+            Error::WorkerStart {
+                python: config.python.clone(),
+                reason: format!("cannot write the worker package: {e}"),
+                stderr: vec![],
+            }
         })?);
         let count = config.workers.max(1);
         let mut starts = Vec::new();
@@ -521,7 +523,30 @@ impl Inner {
                 detail: message.to_string(),
             };
         }
-        lease.worker.failure(status).await
+        let error = lease.worker.failure(status).await;
+        if matches!(error, Error::WorkerCrashed { .. }) {
+            // Before the caller can retry: the monitor may not have seen the exit yet.
+            self.crashed(lease.slot, &lease.worker);
+        }
+        error
+    }
+
+    /// A worker that exited: if it was still serving its slot, start a replacement.
+    fn crashed(self: &Arc<Self>, slot: usize, worker: &Arc<Worker>) {
+        let mut state = self.lock();
+        let current =
+            matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, worker));
+        if current && !self.closed.load(Ordering::SeqCst) {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "snakebridge runtime: Python worker {} exited ({}); starting a new one",
+                worker.pid,
+                worker.exit_status().unwrap_or_default()
+            );
+            state.slots[slot].worker = SlotWorker::Starting;
+            spawn_replacement(self.clone(), slot, Duration::ZERO);
+        }
     }
 
     /// Takes `worker` out of its slot and starts a replacement; kills it once only hung
@@ -620,26 +645,11 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis(100 * 2u64.pow(failures.min(6)))
 }
 
-/// Waits for the worker to exit; if it was still serving its slot, that is a crash: start a
-/// replacement.
+/// Waits for the worker to exit; if it was still serving its slot, that is a crash.
 async fn monitor(inner: Weak<Inner>, slot: usize, worker: Arc<Worker>) {
     worker.exited().await;
-    let Some(inner) = inner.upgrade() else {
-        return;
-    };
-    let mut state = inner.lock();
-    let current =
-        matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, &worker));
-    if current && !inner.closed.load(Ordering::SeqCst) {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "snakebridge runtime: Python worker {} exited ({}); starting a new one",
-            worker.pid,
-            worker.exit_status().unwrap_or_default()
-        );
-        state.slots[slot].worker = SlotWorker::Starting;
-        spawn_replacement(inner.clone(), slot, Duration::ZERO);
+    if let Some(inner) = inner.upgrade() {
+        inner.crashed(slot, &worker);
     }
 }
 

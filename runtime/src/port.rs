@@ -28,13 +28,13 @@
 //! decoding it. End of input (the VM exited or closed the port) shuts the pool down.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eetf::{List, Map, Term};
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, mpsc};
 
 use crate::call::{Call, CallType, Returns};
@@ -52,35 +52,82 @@ pub type DynamicHook = Arc<dyn Fn(&Call) + Send + Sync>;
 
 type Streams = Arc<Mutex<HashMap<u64, Arc<tokio::sync::Mutex<CallStream>>>>>;
 
-/// Serves requests from `input` until it ends, then shuts the pool down.
-pub async fn serve(
-    pool: Pool,
-    input: impl AsyncRead + Unpin,
-    output: impl AsyncWrite + Unpin + Send + 'static,
-    max_frame: usize,
-    on_dynamic: Option<DynamicHook>,
-) -> std::io::Result<()> {
-    let (replies, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
-    let writer = tokio::spawn(async move {
-        let mut output = output;
-        while let Some(body) = outgoing.recv().await {
-            let length = u32::try_from(body.len()).unwrap_or(u32::MAX);
-            output.write_all(&length.to_be_bytes()).await?;
-            output.write_all(&body).await?;
-            output.flush().await?;
+/// Request frames in, reply frames out, without their length prefixes.
+pub struct Frames {
+    pub requests: mpsc::Receiver<Vec<u8>>,
+    pub replies: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+/// Frames over this process's stdin and stdout, read and written by two threads of their
+/// own: blocking pipe I/O there costs one wake-up per frame, where tokio's stdio would hand
+/// every read and write to its blocking pool. Replies queued together are written with one
+/// flush. Requests end at end of input or at a frame over `max_frame` bytes.
+pub fn stdio(max_frame: usize) -> Frames {
+    let (request_tx, requests) = mpsc::channel(64);
+    let (replies, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut input = std::io::BufReader::new(std::io::stdin().lock());
+        while let Ok(Some(body)) = read_frame(&mut input, max_frame + FRAME_SLACK) {
+            if request_tx.blocking_send(body).is_err() {
+                break;
+            }
         }
-        Ok::<_, std::io::Error>(())
     });
+    std::thread::spawn(move || {
+        let mut output = std::io::BufWriter::new(std::io::stdout().lock());
+        while let Some(body) = reply_rx.blocking_recv() {
+            let mut written = write_frame(&mut output, &body);
+            while let (Ok(()), Ok(more)) = (&written, reply_rx.try_recv()) {
+                written = write_frame(&mut output, &more);
+            }
+            if written.and_then(|()| output.flush()).is_err() {
+                break;
+            }
+        }
+    });
+    Frames { requests, replies }
+}
+
+fn write_frame(output: &mut impl Write, body: &[u8]) -> std::io::Result<()> {
+    let length = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    output.write_all(&length.to_be_bytes())?;
+    output.write_all(body)
+}
+
+/// The next frame's body, or `None` at the end of input.
+fn read_frame(input: &mut impl Read, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let mut length = [0; 4];
+    match input.read_exact(&mut length) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let length = u32::from_be_bytes(length) as usize;
+    if length > limit {
+        return Err(std::io::Error::other(format!(
+            "a {length}-byte request frame, over the limit"
+        )));
+    }
+    let mut body = vec![0; length];
+    input.read_exact(&mut body)?;
+    Ok(Some(body))
+}
+
+/// Serves requests until they end (or a `shutdown` request), then shuts the pool down.
+pub async fn serve(pool: Pool, frames: Frames, on_dynamic: Option<DynamicHook>) {
+    let Frames {
+        mut requests,
+        replies,
+    } = frames;
     let streams: Streams = Arc::default();
     let next_stream = Arc::new(AtomicU64::new(1));
     let stop = Arc::new(Notify::new());
-    let mut input = input;
     loop {
-        let frame = tokio::select! {
-            frame = read_frame(&mut input, max_frame + FRAME_SLACK) => frame?,
+        let body = tokio::select! {
+            body = requests.recv() => body,
             () = stop.notified() => None,
         };
-        let Some(body) = frame else {
+        let Some(body) = body else {
             break;
         };
         let handler = Handler {
@@ -93,40 +140,16 @@ pub async fn serve(
         };
         tokio::spawn(async move { handler.handle(&body).await });
     }
-    drop(replies);
     pool.shutdown(Duration::from_secs(2)).await;
-    writer.abort();
-    Ok(())
 }
 
-/// The next frame's body, or `None` at the end of input.
-async fn read_frame(
-    input: &mut (impl AsyncRead + Unpin),
-    limit: usize,
-) -> std::io::Result<Option<Vec<u8>>> {
-    let length = match input.read_u32().await {
-        Ok(length) => length as usize,
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    if length > limit {
-        return Err(std::io::Error::other(format!(
-            "a {length}-byte request frame, over the limit"
-        )));
-    }
-    let mut body = vec![0; length];
-    input.read_exact(&mut body).await?;
-    Ok(Some(body))
-}
-
-/// Answers every request with `message` until `input` ends: the pool could not start, and
+/// Answers every request with `message` until they end: the pool could not start, and
 /// callers should learn why rather than find the port closed.
-pub async fn refuse(
-    message: &str,
-    input: impl AsyncRead + Unpin,
-    output: impl AsyncWrite + Unpin,
-) -> std::io::Result<()> {
-    let (mut input, mut output) = (input, output);
+pub async fn refuse(message: &str, frames: Frames) {
+    let Frames {
+        mut requests,
+        replies,
+    } = frames;
     let error = tuple(vec![
         atom("error"),
         atom_map(vec![
@@ -137,10 +160,10 @@ pub async fn refuse(
         ]),
     ]);
     let mut encoded = Vec::new();
-    error
-        .encode(&mut encoded)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    while let Some(body) = read_frame(&mut input, FRAME_SLACK).await? {
+    if error.encode(&mut encoded).is_err() {
+        return;
+    }
+    while let Some(body) = requests.recv().await {
         let Some((kind, id)) = request_head(&body) else {
             continue;
         };
@@ -150,13 +173,8 @@ pub async fn refuse(
         let mut reply = id.to_be_bytes().to_vec();
         reply.push(0);
         reply.extend_from_slice(&encoded);
-        output
-            .write_all(&(reply.len() as u32).to_be_bytes())
-            .await?;
-        output.write_all(&reply).await?;
-        output.flush().await?;
+        let _ = replies.send(reply);
     }
-    Ok(())
 }
 
 /// A request's kind and id.

@@ -38,7 +38,8 @@ pub(crate) struct WorkerDir {
 }
 
 impl WorkerDir {
-    pub(crate) fn create() -> std::io::Result<WorkerDir> {
+    /// Writes the package, and the native extension when there is one.
+    pub(crate) fn create(native: Option<&Path>) -> std::io::Result<WorkerDir> {
         let dir = tempfile::Builder::new()
             .prefix("snakebridge-runtime-")
             .tempdir()?;
@@ -48,6 +49,9 @@ impl WorkerDir {
             std::fs::write(package.join(name), text)?;
         }
         std::fs::write(package.join("worker_descriptor.bin"), DESCRIPTOR)?;
+        if let Some(native) = native {
+            std::fs::copy(native, dir.path().join("snakebridge_native.abi3.so"))?;
+        }
         Ok(WorkerDir { dir })
     }
 

@@ -45,14 +45,12 @@ impl Worker {
         };
         let mut command = Command::new(&config.python);
         command
-            .args([
-                "-m",
-                "snakebridge_worker",
-                "--transport",
-                "grpc",
-                "--port",
-                "0",
-            ])
+            .args(["-m", "snakebridge_worker", "--port", "0", "--transport"])
+            .arg(if config.native.is_some() {
+                "native"
+            } else {
+                "grpc"
+            })
             .arg("--threads")
             .arg(config.threads_per_worker.to_string())
             .arg("--max-message-bytes")

@@ -20,8 +20,13 @@ fn python() -> PathBuf {
         .unwrap_or_else(|| "python3".into())
 }
 
+/// With `SNAKEBRIDGE_NATIVE` (the built `libsnakebridge_native.so`) the workers serve gRPC
+/// from Rust; without it, with grpcio. CI runs this suite both ways.
 fn config(workers: usize) -> PoolConfig {
     let mut config = PoolConfig::new(python());
+    config.native = std::env::var_os("SNAKEBRIDGE_NATIVE")
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from);
     config.workers = workers;
     config.python_path =
         vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/python")];
@@ -58,6 +63,19 @@ fn python_error(error: Error) -> snakebridge_runtime::PythonError {
         Error::Python(e) => e,
         other => panic!("expected a Python exception, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_serve_with_the_configured_transport() {
+    let config = config(1);
+    let native = config.native.is_some();
+    let pool = Pool::start(config).await.unwrap();
+    let loaded = |module: &'static str| {
+        let pool = pool.clone();
+        async move { pool.call(&fixture("imported").arg(module)).await.unwrap() }
+    };
+    assert_eq!(loaded("snakebridge_native").await, json!(native));
+    assert_eq!(loaded("grpc").await, json!(!native));
 }
 
 #[tokio::test(flavor = "multi_thread")]

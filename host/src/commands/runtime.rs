@@ -35,23 +35,21 @@ pub fn serve(project: &Project) -> Result<(), Error> {
         );
     });
     let max_frame = project.config.runtime.max_message_bytes;
-    let served = runtime.block_on(async move {
-        let (input, output) = (tokio::io::stdin(), tokio::io::stdout());
+    runtime.block_on(async move {
+        let frames = port::stdio(max_frame);
         let started = match pool_config {
             Ok(config) => Pool::start(config).await.map_err(|e| hint(&e.to_string())),
             Err(message) => Err(message),
         };
         match started {
-            Ok(pool) => port::serve(pool, input, output, max_frame, Some(hook)).await,
-            Err(message) => port::refuse(&message, input, output).await,
+            Ok(pool) => port::serve(pool, frames, Some(hook)).await,
+            Err(message) => port::refuse(&message, frames).await,
         }
     });
     recorder.flush();
     // Worker processes must not outlive the port: do not wait for stuck blocking threads.
     runtime.shutdown_timeout(Duration::from_secs(1));
-    served.map_err(|e| Error::Runtime {
-        message: e.to_string(),
-    })
+    Ok(())
 }
 
 fn pool_config(project: &Project) -> Result<PoolConfig, String> {
@@ -77,7 +75,22 @@ fn pool_config(project: &Project) -> Result<PoolConfig, String> {
         .map(|path| project.root.join(path))
         .collect();
     pool.current_dir = Some(project.root.clone());
+    pool.native = native_library();
     Ok(pool)
+}
+
+/// The native extension: `SNAKEBRIDGE_NATIVE`, else the library built beside this binary.
+fn native_library() -> Option<std::path::PathBuf> {
+    match std::env::var_os(crate::env_vars::NATIVE) {
+        Some(value) if value == "off" || value == "0" => None,
+        Some(path) => Some(path.into()),
+        None => {
+            let beside = std::env::current_exe()
+                .ok()?
+                .with_file_name("libsnakebridge_native.so");
+            beside.is_file().then_some(beside)
+        }
+    }
 }
 
 /// The fix for the most common start failure.

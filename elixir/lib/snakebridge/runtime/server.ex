@@ -3,9 +3,11 @@ defmodule SnakeBridge.Runtime.Server do
   Owns the Erlang port to `snakebridge runtime serve`, which runs the project's Python
   worker pool, and routes replies to the processes waiting for them.
 
-  Callers encode and decode their own terms, so large values never pass through this
-  process; it only forwards frames and keeps track of who waits for which reply. Every
-  process that calls Python gets its own session, released when the process exits.
+  Callers encode and decode their own terms and write their requests to the port
+  themselves, so neither large values nor the request path pass through this process; it
+  receives the replies and hands each to the process waiting for it (an ETS table says
+  which). Every process that calls Python gets its own session, released when the process
+  exits.
 
   Configuration (`config :snakebridge, ...`):
 
@@ -25,17 +27,53 @@ defmodule SnakeBridge.Runtime.Server do
     %{id: __MODULE__, start: {__MODULE__, :start_link, [opts]}, shutdown: 5_000}
   end
 
+  @pending :snakebridge_pending
+
   @doc """
   Sends an encoded request and waits for its reply: `{:reply, flags, body}` or
   `{:error, reason_map}`.
   """
   def request(id, frame, timeout) do
-    GenServer.call(__MODULE__, {:request, id, frame}, timeout)
-  catch
-    :exit, {:timeout, _} ->
-      GenServer.cast(__MODULE__, {:forget, id})
-      {:error, %{kind: :timeout, message: "no reply from the runtime within #{timeout} ms"}}
+    with {:ok, port} <- port() do
+      server = Process.whereis(__MODULE__)
+      monitor = Process.monitor(server)
+      :ets.insert(@pending, {id, self()})
 
+      try do
+        Port.command(port, frame)
+        await(id, monitor, timeout)
+      rescue
+        ArgumentError -> {:error, %{kind: :runtime_unavailable, message: "the runtime exited"}}
+      after
+        Process.demonitor(monitor, [:flush])
+        :ets.delete(@pending, id)
+      end
+    end
+  end
+
+  defp await(id, monitor, timeout) do
+    receive do
+      {:snakebridge_reply, ^id, flags, body} ->
+        {:reply, flags, body}
+
+      {:snakebridge_down, ^id, reason} ->
+        {:error, reason}
+
+      {:DOWN, ^monitor, :process, _, _} ->
+        {:error, %{kind: :runtime_unavailable, message: "the runtime server stopped"}}
+    after
+      timeout ->
+        {:error, %{kind: :timeout, message: "no reply from the runtime within #{timeout} ms"}}
+    end
+  end
+
+  # The open port, or open it.
+  defp port do
+    case :persistent_term.get({__MODULE__, :port}, nil) do
+      nil -> GenServer.call(__MODULE__, :open, :infinity)
+      port -> {:ok, port}
+    end
+  catch
     :exit, {:noproc, _} ->
       {:error,
        %{kind: :runtime_unavailable, message: "the :snakebridge application is not started"}}
@@ -57,7 +95,16 @@ defmodule SnakeBridge.Runtime.Server do
   @impl true
   def init(opts) do
     Process.flag(:trap_exit, true)
-    state = %{port: nil, pending: %{}, sessions: %{}, opts: opts}
+
+    :ets.new(@pending, [
+      :named_table,
+      :public,
+      :set,
+      write_concurrency: true,
+      read_concurrency: true
+    ])
+
+    state = %{port: nil, sessions: %{}, opts: opts}
 
     case Application.get_env(:snakebridge, :start, :lazy) do
       :eager -> {:ok, state, {:continue, :open}}
@@ -74,14 +121,10 @@ defmodule SnakeBridge.Runtime.Server do
   end
 
   @impl true
-  def handle_call({:request, id, frame}, from, state) do
+  def handle_call(:open, _from, state) do
     case open(state) do
-      {:ok, state} ->
-        Port.command(state.port, frame)
-        {:noreply, put_in(state.pending[id], from)}
-
-      {:error, reason, state} ->
-        {:reply, {:error, reason}, state}
+      {:ok, state} -> {:reply, {:ok, state.port}, state}
+      {:error, reason, state} -> {:reply, {:error, reason}, state}
     end
   end
 
@@ -103,14 +146,12 @@ defmodule SnakeBridge.Runtime.Server do
 
   @impl true
   def handle_info({port, {:data, <<id::64, flags::8, body::binary>>}}, %{port: port} = state) do
-    case Map.pop(state.pending, id) do
-      {nil, _} ->
-        {:noreply, state}
-
-      {from, pending} ->
-        GenServer.reply(from, {:reply, flags, body})
-        {:noreply, %{state | pending: pending}}
+    case :ets.lookup(@pending, id) do
+      [{^id, pid}] -> send(pid, {:snakebridge_reply, id, flags, body})
+      [] -> :ok
     end
+
+    {:noreply, state}
   end
 
   def handle_info({port, {:exit_status, status}}, %{port: port} = state) do
@@ -121,9 +162,10 @@ defmodule SnakeBridge.Runtime.Server do
           "The next call starts it again; its stderr is in this VM's stderr"
     }
 
-    for {_id, from} <- state.pending, do: GenServer.reply(from, {:error, reason})
+    :persistent_term.erase({__MODULE__, :port})
+    for {id, pid} <- :ets.tab2list(@pending), do: send(pid, {:snakebridge_down, id, reason})
     # Sessions stay: their ids are still the processes', only their objects are gone.
-    {:noreply, %{state | port: nil, pending: %{}}}
+    {:noreply, %{state | port: nil}}
   end
 
   def handle_info({:DOWN, _monitor, :process, pid, _reason}, state) do
@@ -145,6 +187,7 @@ defmodule SnakeBridge.Runtime.Server do
 
   @impl true
   def terminate(_reason, %{port: port}) when is_port(port) do
+    :persistent_term.erase({__MODULE__, :port})
     # Let the runtime stop its workers and exit, so none outlives the application; closing
     # the port (its stdin) would do the same, without waiting.
     Port.command(port, :erlang.term_to_binary({:shutdown, 0, nil}))
@@ -176,6 +219,7 @@ defmodule SnakeBridge.Runtime.Server do
           cd: dir
         ])
 
+      :persistent_term.put({__MODULE__, :port}, port)
       {:ok, %{state | port: port}}
     else
       {:error, message} -> {:error, %{kind: :runtime_unavailable, message: message}, state}
