@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cargo build --release --quiet -p snakebridge
+cargo build --release --quiet -p snakebridge -p snakebridge-native
 
 export SNAKEBRIDGE_BIN="$PWD/target/release/snakebridge"
 cd examples/demo
