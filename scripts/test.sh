@@ -15,6 +15,8 @@ echo "==> cargo fmt"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --features "$features" -- -D warnings
+echo "==> Python worker"
+python3 -m unittest discover -s python/tests
 echo "==> cargo test"
 cargo test -p snakebridge --features "$features"
 # The pool's tests run twice: workers serving with grpcio, then with the native extension.

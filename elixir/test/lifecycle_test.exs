@@ -26,7 +26,8 @@ defmodule SnakeBridge.LifecycleTest do
     for pid <- pids, do: assert(dead_within?(pid, 5_000), "worker #{pid} outlived the VM")
   end
 
-  defp dead_within?(pid, ms) do
+  @doc false
+  def dead_within?(pid, ms) do
     cond do
       not File.exists?("/proc/#{pid}") -> true
       ms <= 0 -> false

@@ -20,8 +20,8 @@ tag                fields                                       Python value
 
 Results are encoded by mode: ``auto`` sends what has a value representation by value and
 turns any other object into a reference, container by container, so a list of arrays is a
-list of references; ``value`` also converts array-likes with ``tolist()``; ``ref`` returns a
-reference to the whole result.
+list of references (a new instance, call type ``class``, is always a reference); ``value``
+also converts array-likes with ``tolist()``; ``ref`` returns a reference to the whole result.
 """
 
 import base64

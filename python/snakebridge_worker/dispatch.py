@@ -269,6 +269,9 @@ class Dispatcher:
         return self.refs.get(ref, self._session(payload))
 
     def _call(self, payload):
+        if payload.get("call_type") == "class" and payload.get("returns", "auto") == "auto":
+            # A new instance is wanted as an object, even a dict or list subclass's.
+            payload = dict(payload, returns="ref")
         encoder = self._encoder(payload)
         return encoder.encode(self._invoke(payload))
 

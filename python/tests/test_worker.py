@@ -1,0 +1,113 @@
+"""The worker's payload contract, on the dispatcher itself: `python3 -m unittest discover -s python/tests`."""
+
+import json
+import math
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from snakebridge_worker import PROTOCOL_VERSION  # noqa: E402
+from snakebridge_worker.codec import Atom, DecodeError, Encoder, decode, tagged  # noqa: E402
+from snakebridge_worker.dispatch import Dispatcher, Failure  # noqa: E402
+
+
+def payload(**fields):
+    base = {"protocol_version": PROTOCOL_VERSION, "library": "math", "python_module": "math",
+            "call_type": "function", "args": [], "kwargs": {}, "session_id": "s", "returns": "auto"}
+    base.update(fields)
+    return json.dumps(base).encode()
+
+
+def no_refs(_):
+    raise AssertionError("no reference expected")
+
+
+class Codec(unittest.TestCase):
+    def round_trip(self, value):
+        encoded = Encoder("auto", lambda obj: self.fail("made a ref for {!r}".format(obj))).encode(value)
+        return decode(json.loads(json.dumps(encoded, allow_nan=False)), no_refs)
+
+    def test_values_survive(self):
+        for value in [None, True, 3, -2**70, 2.5, "é", [1, [2]], {"a": (1, 2)}, (1,), b"\x00\xff",
+                      {1, 2}, frozenset({"x"}), {(1, 2): "pair", 3: None}, complex(1, -1), Atom("ok")]:
+            self.assertEqual(self.round_trip(value), value)
+            self.assertIs(type(self.round_trip(value)), type(value))
+
+    def test_special_floats(self):
+        self.assertEqual(self.round_trip(math.inf), math.inf)
+        self.assertTrue(math.isnan(self.round_trip(math.nan)))
+
+    def test_bool_is_not_an_int(self):
+        self.assertIs(self.round_trip(True), True)
+
+    def test_atoms_are_strings(self):
+        self.assertEqual(Atom("mean"), "mean")
+        self.assertEqual(repr(Atom("mean")), ":mean")
+
+    def test_objects_become_refs_container_by_container(self):
+        made = []
+        encoder = Encoder("auto", lambda obj: made.append(obj) or tagged("ref", id=str(len(made))))
+        self.assertEqual(encoder.encode([object, 1])[1], 1)
+        self.assertEqual(made, [object])
+        self.assertEqual(Encoder("ref", lambda obj: "ref").encode([1]), "ref")
+
+    def test_unknown_tags_are_errors(self):
+        with self.assertRaises(DecodeError):
+            decode({"__type__": "nope", "__schema__": 1}, no_refs)
+
+
+class Dispatch(unittest.TestCase):
+    def setUp(self):
+        self.dispatcher = Dispatcher()
+
+    def call(self, **fields):
+        return json.loads(self.dispatcher.execute("snakebridge.call", payload(**fields)))
+
+    def failure(self, tool="snakebridge.call", body=None, **fields):
+        with self.assertRaises(Failure) as raised:
+            self.dispatcher.execute(tool, body if body is not None else payload(**fields))
+        return raised.exception
+
+    def test_a_call(self):
+        self.assertEqual(self.call(function="sqrt", args=[16]), 4.0)
+        self.assertEqual(self.call(call_type="module_attr", attr="pi"), math.pi)
+
+    def test_protocol_version_is_checked(self):
+        error = self.failure(protocol_version=99)
+        self.assertEqual(error.type_name, "snakebridge.ProtocolError")
+        self.assertIn("different releases", error.message)
+
+    def test_bad_payloads_say_what_is_wrong(self):
+        self.assertEqual(self.failure(body=b"{").type_name, "snakebridge.ProtocolError")
+        self.assertIn("unknown call_type", self.failure(call_type="teleport").message)
+        self.assertIn("unknown tool", self.failure(tool="snakebridge.nope").message)
+        self.assertIn("needs instance", self.failure(call_type="method", function="f").message)
+
+    def test_exceptions_are_data_without_worker_frames(self):
+        error = self.failure(python_module="json", function="loads", args=["{bad"])
+        self.assertEqual(error.type_name, "json.decoder.JSONDecodeError")
+        self.assertNotIn("dispatch.py", error.traceback)
+        self.assertIn("json", error.traceback)
+
+    def test_refs_belong_to_their_session(self):
+        ref = self.call(python_module="collections", call_type="class", **{"class": "Counter"}, args=["abca"])
+        self.assertEqual(ref["__type__"], "ref")
+        self.assertEqual(self.call(call_type="method", instance=ref, function="most_common", args=[1]),
+                         [{"__type__": "tuple", "__schema__": 1, "elements": ["a", 2]}])
+        error = self.failure(call_type="method", instance=ref, function="total", session_id="other")
+        self.assertEqual(error.type_name, "snakebridge.SessionMismatchError")
+        released = self.dispatcher.execute("snakebridge.release_session", payload())
+        self.assertEqual(json.loads(released), 1)
+        self.assertIn("was released", self.failure(call_type="method", instance=ref, function="total").message)
+
+    def test_streams_batch_by_count(self):
+        dispatcher = Dispatcher(stream_batch=4, stream_flush_seconds=60)
+        chunks = [json.loads(c) for c in dispatcher.stream(
+            "snakebridge.stream", payload(python_module="builtins", function="range", args=[10]))]
+        self.assertEqual(chunks, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+
+
+if __name__ == "__main__":
+    unittest.main()
