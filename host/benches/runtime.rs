@@ -268,11 +268,7 @@ async fn rust_transport(transport: &str, base: PoolConfig) -> f64 {
         throughput.push(l.per_second);
         pool.shutdown(Duration::from_secs(2)).await;
     }
-    println!(
-        "{:<52} {:.2}x calls/s (target: at least 1.7x)",
-        "  2 workers against 1",
-        throughput[1] / throughput[0]
-    );
+    scaled(&throughput);
     sequential_p50
 }
 
@@ -396,6 +392,11 @@ async fn scaling() {
         rates.push(l.per_second);
         pool.shutdown(Duration::from_secs(2)).await;
     }
+    scaled(&rates);
+}
+
+/// Calls/s on 2 workers against 1.
+fn scaled(rates: &[f64]) {
     println!(
         "{:<52} {:.2}x calls/s (target: at least 1.7x)",
         "  2 workers against 1",

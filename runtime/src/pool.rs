@@ -390,18 +390,30 @@ fn encode(call: &Call) -> Result<Vec<u8>, Error> {
 }
 
 fn outcome(outcome: Option<Outcome>) -> Result<Value, Error> {
-    match outcome {
-        Some(Outcome::Result(bytes)) => {
+    answer(
+        outcome.map(|o| match o {
+            Outcome::Result(bytes) => Ok(bytes),
+            Outcome::Error(e) => Err(e),
+        }),
+        "a response with neither result nor error",
+    )
+}
+
+/// A worker's JSON, or its Python exception as an error; `missing` names an empty answer.
+fn answer(
+    answer: Option<Result<Vec<u8>, crate::proto::PythonError>>,
+    missing: &str,
+) -> Result<Value, Error> {
+    match answer {
+        Some(Ok(bytes)) => {
             serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
         }
-        Some(Outcome::Error(e)) => Err(Error::Python(PythonError {
+        Some(Err(e)) => Err(Error::Python(PythonError {
             python_type: e.r#type,
             message: e.message,
             traceback: e.traceback,
         })),
-        None => Err(Error::Protocol(
-            "a response with neither result nor error".into(),
-        )),
+        None => Err(Error::Protocol(missing.into())),
     }
 }
 
@@ -723,17 +735,17 @@ impl CallStream {
             Ok(Ok(None)) => return None,
             Ok(Ok(Some(chunk))) => {
                 self.lease = Some(lease);
-                match chunk.outcome {
-                    Some(ChunkOutcome::Items(bytes)) => {
-                        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
-                    }
-                    Some(ChunkOutcome::Error(e)) => Err(Error::Python(PythonError {
-                        python_type: e.r#type,
-                        message: e.message,
-                        traceback: e.traceback,
-                    })),
-                    None => Err(Error::Protocol("an empty stream chunk".into())),
-                }
+                let items = answer(
+                    chunk.outcome.map(|o| match o {
+                        ChunkOutcome::Items(bytes) => Ok(bytes),
+                        ChunkOutcome::Error(e) => Err(e),
+                    }),
+                    "an empty stream chunk",
+                );
+                items.and_then(|items| match items {
+                    Value::Array(items) => Ok(items),
+                    _ => Err(Error::Protocol("a stream chunk that is not a list".into())),
+                })
             }
         };
         Some(result)
