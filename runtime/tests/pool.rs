@@ -383,6 +383,24 @@ async fn a_call_past_its_deadline_fails_and_its_worker_is_replaced() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_frozen_worker_misses_heartbeats_and_is_replaced() {
+    let pool = pool(1).await;
+    let pid = pool.workers()[0].pid.unwrap();
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()
+        .unwrap();
+    // Three missed heartbeats, 500 ms apart, each waiting up to 500 ms.
+    wait_until_dead(pid).await;
+    pool.ready().await.unwrap();
+    assert_ne!(pool.workers()[0].pid, Some(pid));
+    assert_eq!(
+        pool.call(&fixture("add").arg(3).arg(4)).await.unwrap(),
+        json!(7)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_result_over_the_size_limit_is_refused() {
     let mut config = config(1);
     config.max_message_bytes = 1024 * 1024;
