@@ -4,6 +4,15 @@
 
 use crate::doc::{Doc, WIDTH, render};
 
+/// Columns a line takes.
+pub(crate) fn width(line: &str) -> usize {
+    if line.is_ascii() {
+        line.len()
+    } else {
+        line.chars().count()
+    }
+}
+
 pub(crate) struct Out {
     text: String,
     /// Whether the next block needs a blank line before it.
@@ -38,20 +47,24 @@ impl Out {
         write: impl FnOnce(&mut String),
         doc: impl FnOnce() -> Doc,
     ) {
+        self.fitting_or(indent, write, |out| out.doc(indent, &doc()));
+    }
+
+    /// Like [`fitting`](Self::fitting), with `fallback` writing whatever replaces the line.
+    pub(crate) fn fitting_or(
+        &mut self,
+        indent: usize,
+        write: impl FnOnce(&mut String),
+        fallback: impl FnOnce(&mut Self),
+    ) {
         let start = self.text.len();
         self.text.extend(std::iter::repeat_n(' ', indent));
         write(&mut self.text);
-        let line = &self.text[start..];
-        let width = if line.is_ascii() {
-            line.len()
-        } else {
-            line.chars().count()
-        };
-        if width <= WIDTH {
+        if width(&self.text[start..]) <= WIDTH {
             self.text.push('\n');
         } else {
             self.text.truncate(start);
-            self.doc(indent, &doc());
+            fallback(self);
         }
     }
 

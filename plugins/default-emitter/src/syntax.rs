@@ -3,7 +3,7 @@
 
 use snakebridge_pdk::emitter::{TypeExpr, TypeNode};
 
-use crate::doc::{Doc, concat, group, inherit, join, nest, nest_cursor, text};
+use crate::doc::{Doc, WIDTH, concat, group, inherit, join, nest, nest_cursor, text};
 use std::fmt::Write as _;
 
 use crate::out::Out;
@@ -114,7 +114,7 @@ pub(crate) struct Typed {
 /// When the spec breaks, the formatter lays out a map that is the last argument or the whole
 /// result differently ("next break fits"); rather than mimic that, such a map is `map()` there.
 pub(crate) fn spec(out: &mut Out, indent: usize, name: &str, args: &[&Typed], result: &Typed) {
-    out.fitting(
+    out.fitting_or(
         indent,
         |line| {
             line.push_str("@spec ");
@@ -129,34 +129,82 @@ pub(crate) fn spec(out: &mut Out, indent: usize, name: &str, args: &[&Typed], re
             line.push_str(") :: ");
             line.push_str(&result.flat);
         },
-        || {
-            let last = args.len().saturating_sub(1);
-            let args = args
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    if i == last && t.map {
-                        text("map()")
-                    } else {
-                        t.doc.clone()
-                    }
-                })
-                .collect();
-            let result = if result.map {
-                text("map()")
-            } else {
-                group(result.doc.clone())
-            };
-            concat([
-                text("@spec "),
-                nest_cursor(group(concat([
-                    call(name, args),
-                    text(" ::"),
-                    nest(2, concat([Doc::FlexBreak(" "), result])),
-                ]))),
-            ])
+        |out| {
+            if !spec_broken_after_head(out, indent, name, args, result) {
+                out.doc(indent, &spec_doc(name, args, result));
+            }
         },
     );
+}
+
+/// The layout `spec_doc` has when the call head fits flat, written without building it: the
+/// head, then the result on the same line if it fits there (a trailing map type reads
+/// `map()` once the spec breaks) or on the next, 8 columns in (after `@spec ` and the nest
+/// of 2). Returns `false`, writing nothing, in every other case.
+fn spec_broken_after_head(
+    out: &mut Out,
+    indent: usize,
+    name: &str,
+    args: &[&Typed],
+    result: &Typed,
+) -> bool {
+    let last = args.len().saturating_sub(1);
+    let mut head = format!("@spec {name}(");
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            head.push_str(", ");
+        }
+        head.push_str(if i == last && arg.map {
+            "map()"
+        } else {
+            &arg.flat
+        });
+    }
+    head.push_str(") ::");
+    let result = if result.map { "map()" } else { &result.flat };
+    let (head_width, result_width) = (crate::out::width(&head), crate::out::width(result));
+    if args.is_empty() || indent + head_width - 3 > WIDTH {
+        // No arguments: the call never breaks, whatever its length; a head too long: it
+        // breaks between arguments. Both are the document's to lay out.
+        return false;
+    }
+    if indent + head_width + 1 + result_width <= WIDTH {
+        out.line(indent, &format!("{head} {result}"));
+    } else if indent + 8 + result_width <= WIDTH {
+        out.line(indent, &head);
+        out.line(indent + 8, result);
+    } else {
+        return false;
+    }
+    true
+}
+
+fn spec_doc(name: &str, args: &[&Typed], result: &Typed) -> Doc {
+    let last = args.len().saturating_sub(1);
+    let args = args
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if i == last && t.map {
+                text("map()")
+            } else {
+                t.doc.clone()
+            }
+        })
+        .collect();
+    let result = if result.map {
+        text("map()")
+    } else {
+        group(result.doc.clone())
+    };
+    concat([
+        text("@spec "),
+        nest_cursor(group(concat([
+            call(name, args),
+            text(" ::"),
+            nest(2, concat([Doc::FlexBreak(" "), result])),
+        ]))),
+    ])
 }
 
 /// A document rendered flat.
@@ -249,7 +297,23 @@ fn escape_heredoc_line(out: &mut String, line: &str) {
 
 /// A double-quoted string literal.
 pub(crate) fn string(value: &str) -> String {
-    let mut out = String::from("\"");
+    let mut out = String::with_capacity(value.len() + 2);
+    push_string(&mut out, value);
+    out
+}
+
+/// Appends `value` as a double-quoted string literal.
+pub(crate) fn push_string(out: &mut String, value: &str) {
+    out.push('"');
+    // Most strings need no escape: copy them whole.
+    if !value
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'"' | b'#') || b.is_ascii_control() || b >= 0x80)
+    {
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -258,12 +322,13 @@ pub(crate) fn string(value: &str) -> String {
             '#' if chars.peek() == Some(&'{') => out.push_str("\\#"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:X}}}", c as u32)),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:X}}}", c as u32);
+            }
             c => out.push(c),
         }
     }
     out.push('"');
-    out
 }
 
 /// A type's union members (itself alone when it is no union), to extend a union without
@@ -302,11 +367,11 @@ fn node_doc(expr: &TypeExpr, index: u32, depth: u32) -> Option<Doc> {
         TypeNode::AnyAtom => text("atom()"),
         TypeNode::AnyTuple => text("tuple()"),
         TypeNode::IntegerLiteral(value) => text(value.to_string()),
-        TypeNode::List(item) => call("list", vec![child(*item)?]),
+        TypeNode::List(item) => contain(expr, "list", *item, child(*item)?),
         TypeNode::Tuple(items) => tuple(items.iter().map(|i| child(*i)).collect::<Option<_>>()?),
         TypeNode::Map((key, value)) => map(child(*key)?, child(*value)?),
         TypeNode::AnyMap => text("map()"),
-        TypeNode::MapSet(item) => call("MapSet.t", vec![child(*item)?]),
+        TypeNode::MapSet(item) => contain(expr, "MapSet.t", *item, child(*item)?),
         TypeNode::Union(members) => {
             union(members.iter().map(|i| child(*i)).collect::<Option<_>>()?)
         }
@@ -316,6 +381,15 @@ fn node_doc(expr: &TypeExpr, index: u32, depth: u32) -> Option<Doc> {
         TypeNode::ModuleType(module) if is_alias(module) => text(format!("{module}.t()")),
         TypeNode::ModuleType(_) => return None,
     })
+}
+
+/// `name(item)`. A map as the only argument hugs the parentheses, `list(%{` ... `})`, and
+/// breaks inside, as the formatter lays out a sole argument that is a multi-line map.
+fn contain(expr: &TypeExpr, name: &str, item: u32, doc: Doc) -> Doc {
+    match expr.nodes.get(item as usize) {
+        Some(TypeNode::Map(_)) => concat([text(format!("{name}(")), doc, text(")")]),
+        _ => call(name, vec![doc]),
+    }
 }
 
 /// `:name`, or `true`/`false`/`nil` bare; `None` for names that would need quoting.

@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 use crate::out::Out;
 use crate::syntax::Typed;
 use crate::syntax::{
-    atom, call, def, flat, heredoc_attribute, list, spec, string, tuple, type_doc, union,
-    union_members,
+    atom, call, def, flat, heredoc_attribute, list, push_string, spec, string, tuple, type_doc,
+    union, union_members,
 };
 
 /// The keyword-options argument, last in every wrapper.
@@ -376,13 +376,17 @@ pub(crate) fn wrapper(
             out.block();
             match (bang, *arity == min_arity) {
                 (false, true) => heredoc_attribute(out, INDENT, "doc", markdown),
-                (false, false) => out.line(
-                    INDENT,
-                    &doc_line(&format!("Like `{name}/{min_arity}`, with the next positional argument or keyword options.")),
+                (false, false) => doc_line(
+                    out,
+                    &format!(
+                        "Like `{name}/{min_arity}`, with the next positional argument or keyword options."
+                    ),
                 ),
-                (true, _) => out.line(
-                    INDENT,
-                    &doc_line(&format!("Like `{name}/{arity}`, but returns the value or raises `SnakeBridge.Error`.")),
+                (true, _) => doc_line(
+                    out,
+                    &format!(
+                        "Like `{name}/{arity}`, but returns the value or raises `SnakeBridge.Error`."
+                    ),
                 ),
             }
             spec(out, INDENT, &fname, args, result);
@@ -406,6 +410,10 @@ pub(crate) fn wrapper(
     Ok(())
 }
 
-fn doc_line(text_value: &str) -> String {
-    format!("@doc {}", string(text_value))
+/// `@doc "text"`: a string is never broken, however long.
+fn doc_line(out: &mut Out, text: &str) {
+    out.raw_line(INDENT, |line| {
+        line.push_str("@doc ");
+        push_string(line, text);
+    });
 }
