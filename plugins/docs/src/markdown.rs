@@ -276,16 +276,34 @@ fn prose(text: &str, refs: &Refs) -> String {
     inline(&out.join(" "), refs)
 }
 
-fn item_line(name: &str, kind: &str, description: &str, refs: &Refs) -> String {
-    let mut line = format!("  * {name}");
-    if !kind.is_empty() {
-        line += &format!(" (`{}`)", kind.replace('`', ""));
-    }
+/// `  * name (`kind`) - description`, with `name` shown as code when `code_name`.
+fn item_line(name: &str, code_name: bool, kind: &str, description: &str, refs: &Refs) -> String {
     let description = prose(description, refs);
-    if !description.trim().is_empty() {
-        line += &format!(" - {}", description.trim());
+    let description = description.trim();
+    let mut line = String::with_capacity(8 + name.len() + kind.len() + description.len());
+    line.push_str("  * ");
+    if code_name {
+        push_code(&mut line, name);
+    } else {
+        line.push_str(name);
+    }
+    if !kind.is_empty() {
+        line.push_str(" (");
+        push_code(&mut line, kind);
+        line.push(')');
+    }
+    if !description.is_empty() {
+        line.push_str(" - ");
+        line.push_str(description);
     }
     line
+}
+
+/// `text` as inline code; backticks inside it are dropped, since they would end it.
+fn push_code(out: &mut String, text: &str) {
+    out.push('`');
+    out.extend(text.chars().filter(|&c| c != '`'));
+    out.push('`');
 }
 
 fn items(list: &[Item], refs: &Refs) -> String {
@@ -293,19 +311,9 @@ fn items(list: &[Item], refs: &Refs) -> String {
         .map(|item| {
             if item.name.is_empty() {
                 // A bare type, as Returns and Raises often have.
-                return item_line(
-                    &format!("`{}`", item.kind.replace('`', "")),
-                    "",
-                    &item.description,
-                    refs,
-                );
+                return item_line(&item.kind, true, "", &item.description, refs);
             }
-            item_line(
-                &format!("`{}`", item.name.replace('`', "")),
-                &item.kind,
-                &item.description,
-                refs,
-            )
+            item_line(&item.name, true, &item.kind, &item.description, refs)
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -327,12 +335,7 @@ fn push_common(out: &mut Vec<String>, doc: &Docstring, refs: &Refs) {
             let name = resolve(refs, &item.name)
                 .cloned()
                 .unwrap_or_else(|| item.name.clone());
-            item_line(
-                &format!("`{}`", name.replace('`', "")),
-                "",
-                &item.description,
-                refs,
-            )
+            item_line(&name, true, "", &item.description, refs)
         })
         .collect();
     push_section(out, "See also", see_also.join("\n"));
@@ -389,19 +392,14 @@ pub(crate) fn symbol(symbol: &Symbol, refs: &Refs) -> String {
             ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword
                 if param.default.is_none() =>
             {
-                arguments.push(item_line(
-                    &format!("`{}`", param.elixir_name),
-                    kind,
-                    text,
-                    refs,
-                ));
+                arguments.push(item_line(&param.elixir_name, true, kind, text, refs));
             }
             ParamKind::PositionalOnly => {
-                let line = item_line(&format!("`{}`", param.elixir_name), kind, text, refs);
+                let line = item_line(&param.elixir_name, true, kind, text, refs);
                 arguments.push(format!("{line} Optional, positional only.{default}"));
             }
             ParamKind::PositionalOrKeyword | ParamKind::KeywordOnly => {
-                let line = item_line(&format!("`:{}`", param.python_name), kind, text, refs);
+                let line = item_line(&format!(":{}", param.python_name), true, kind, text, refs);
                 let positional = if param.kind == ParamKind::PositionalOrKeyword {
                     format!(
                         " Also accepted as the next positional argument, `{}`.",
@@ -415,6 +413,7 @@ pub(crate) fn symbol(symbol: &Symbol, refs: &Refs) -> String {
             ParamKind::VarPositional => {
                 let line = item_line(
                     &format!("`{}1`, `{}2`, ...", param.elixir_name, param.elixir_name),
+                    false,
                     kind,
                     text,
                     refs,
