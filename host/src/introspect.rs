@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use wait_timeout::ChildExt;
 
 pub use environment::{
-    Environment, MANAGED_DIR, RUNTIME_PACKAGES, ensure_environment, requirements,
+    Environment, MANAGED_DIR, RUNTIME_PACKAGES, ensure_environment, requirements, settle,
 };
 
 /// The introspection script, embedded so an installed binary needs no other files.

@@ -251,7 +251,11 @@ pub fn finish(
     let lock = next_lock(&project.config, manifest, old_lock, resolved, &pipeline);
     let files = render_all(manifest, &lock, &pipeline)?;
     outcome.files = files.len();
-    write_outputs(project, &files, manifest, &lock, outcome)
+    write_outputs(project, &files, manifest, &lock, outcome)?;
+    if !resolved.is_empty() {
+        introspect::settle(&project.root, &project.config, &lock);
+    }
+    Ok(())
 }
 
 fn problems(summary: &str, problems: Vec<Problem>) -> Error {

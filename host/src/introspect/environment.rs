@@ -55,10 +55,7 @@ pub fn ensure_environment(
     lock: Option<&Lock>,
     mut progress: impl FnMut(&str),
 ) -> Result<Environment, Error> {
-    let overridden = std::env::var_os(crate::env_vars::PYTHON).map(PathBuf::from);
-    if let Some(python) =
-        overridden.or_else(|| config.python_executable.as_ref().map(PathBuf::from))
-    {
+    if let Some(python) = chosen_python(config) {
         return Ok(Environment {
             python,
             managed: false,
@@ -75,8 +72,7 @@ pub fn ensure_environment(
             .arg("--quiet")
             .arg(&dir))?;
     }
-    let mut wanted = requirements(config, lock);
-    wanted.extend(RUNTIME_PACKAGES.iter().map(|p| p.to_string()));
+    let wanted = wanted(config, lock);
     let marker = dir.join(MARKER);
     let installed = fs_err::read_to_string(&marker).unwrap_or_default();
     let wanted_text = wanted.join("\n");
@@ -98,6 +94,32 @@ pub fn ensure_environment(
         python,
         managed: true,
     })
+}
+
+/// Records that the managed environment holds what `lock` pins, once a run has introspected in
+/// it: the lock's versions came from it. Without this, the first run's open requirement
+/// (`six>=1.16,<2`) would differ from the pinned one the next run asks for (`six==1.17.0`) and
+/// reinstall for nothing.
+pub fn settle(root: &Path, config: &Config, lock: &Lock) {
+    let marker = root.join(MANAGED_DIR).join(MARKER);
+    if chosen_python(config).is_none() && marker.exists() {
+        // Only a cache: if it cannot be written, the next run reinstalls, which is harmless.
+        let _ = fs_err::write(&marker, wanted(config, Some(lock)).join("\n"));
+    }
+}
+
+/// The interpreter `SNAKEBRIDGE_PYTHON` or `[python] executable` names, if any.
+fn chosen_python(config: &Config) -> Option<PathBuf> {
+    std::env::var_os(crate::env_vars::PYTHON)
+        .map(PathBuf::from)
+        .or_else(|| config.python_executable.as_ref().map(PathBuf::from))
+}
+
+/// Everything the managed environment installs: the libraries and the runtime's packages.
+fn wanted(config: &Config, lock: Option<&Lock>) -> Vec<String> {
+    let mut wanted = requirements(config, lock);
+    wanted.extend(RUNTIME_PACKAGES.iter().map(|p| p.to_string()));
+    wanted
 }
 
 /// `uv`, or `python3 -m uv` when only the Python package is installed.

@@ -478,3 +478,54 @@ fn json_output_is_data() {
     assert_eq!(value["files"], 8);
     assert_eq!(value["introspected"]["numpy"], 4);
 }
+
+/// Without `[python] executable`, generate makes a uv environment under `.snakebridge/` with
+/// the requested versions (from PyPI), reuses it, and reinstalls only when a requirement changes.
+#[test]
+fn a_managed_environment_is_made_once_and_follows_the_requirements() {
+    let project = TestProject::new("[libraries]\nsix = \"~> 1.16\"\n");
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Six.ensure_str(x)\nend\n",
+    );
+    let first = project.run(&["generate"]);
+    first.assert_success();
+    assert!(
+        first.stderr.contains("creating the Python environment"),
+        "{}",
+        first.stderr
+    );
+    assert!(project.path(".snakebridge/venv/bin/python").exists());
+    let lock = project.read("snakebridge.lock");
+    assert!(lock.contains("\"requested\": \"~> 1.16\""), "{lock}");
+    assert!(lock.contains("\"six==1."), "{lock}");
+    assert!(
+        project
+            .read("lib/snakebridge_generated/six.ex")
+            .contains("def ensure_str(")
+    );
+
+    // A new call needs Python again, in the same environment, with nothing to install.
+    project.write(
+        "lib/b.ex",
+        "defmodule B do\n  def g(x), do: Six.ensure_text(x)\nend\n",
+    );
+    let second = project.run(&["generate"]);
+    second.assert_success();
+    assert!(!second.stderr.contains("creating"), "{}", second.stderr);
+    assert!(!second.stderr.contains("installing"), "{}", second.stderr);
+    assert!(
+        project
+            .read("lib/snakebridge_generated/six.ex")
+            .contains("def ensure_text(")
+    );
+
+    // A changed requirement installs the version it asks for.
+    project.write("snakebridge.toml", "[libraries]\nsix = \"==1.16.0\"\n");
+    let third = project.run(&["generate"]);
+    third.assert_success();
+    assert!(third.stderr.contains("installing"), "{}", third.stderr);
+    assert!(!third.stderr.contains("creating"), "{}", third.stderr);
+    let lock = project.read("snakebridge.lock");
+    assert!(lock.contains("\"resolved\": \"1.16.0\""), "{lock}");
+}
