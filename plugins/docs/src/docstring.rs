@@ -1,5 +1,5 @@
 //! Python docstrings into sections. The style is detected per docstring: numpydoc (titles
-//! underlined with dashes), Google (`Args:` and friends), reST field lists (`:param x:`), or
+//! underlined with dashes, or equals signs as in SymPy), Google (`Args:` and friends), reST field lists (`:param x:`), or
 //! plain text.
 
 /// A documented name: a parameter, a result, an exception or a cross-reference.
@@ -76,13 +76,9 @@ const GOOGLE_SECTIONS: &[&str] = &[
 
 pub(crate) fn detect(text: &str) -> Style {
     let lines: Vec<&str> = text.lines().collect();
-    let numpy = lines.windows(2).any(|pair| {
-        let title = pair[0].trim();
-        let underline = pair[1].trim();
-        NUMPY_SECTIONS.contains(&title)
-            && underline.len() >= 3
-            && underline.chars().all(|c| c == '-')
-    });
+    let numpy = lines
+        .windows(2)
+        .any(|pair| NUMPY_SECTIONS.contains(&pair[0].trim()) && section_underline(pair[1]));
     if numpy {
         return Style::Numpydoc;
     }
@@ -104,6 +100,12 @@ pub(crate) fn detect(text: &str) -> Style {
         .any(|p| line.starts_with(p))
     });
     if rest { Style::Rest } else { Style::Plain }
+}
+
+/// A numpydoc section's underline: dashes, or equals signs as SymPy writes them.
+fn section_underline(line: &str) -> bool {
+    let line = line.trim();
+    line.len() >= 3 && (line.chars().all(|c| c == '-') || line.chars().all(|c| c == '='))
 }
 
 fn google_title(line: &str) -> Option<&'static str> {
@@ -139,12 +141,19 @@ fn split_summary(text: &str) -> (String, &str) {
     let text = text.trim_start_matches('\n');
     let end = text.find("\n\n").unwrap_or(text.len());
     let first = &text[..end];
-    // A summary that runs into a section title is no summary.
-    if first
-        .lines()
-        .skip(1)
-        .any(|l| l.trim().chars().all(|c| c == '-') && !l.trim().is_empty())
+    // A document title, `NumPy` over `=====`, is the summary; the rest starts below it.
+    let mut lines = first.lines();
+    if let (Some(title), Some(under)) = (lines.next(), lines.next())
+        && !under.trim().is_empty()
+        && under.trim().chars().all(|c| c == '=')
+        && under.trim().len() >= title.trim().len()
+        && !NUMPY_SECTIONS.contains(&title.trim())
     {
+        let below = title.len() + 1 + under.len();
+        return (title.trim().to_string(), text.get(below..).unwrap_or(""));
+    }
+    // A summary that runs into a section title is no summary.
+    if first.lines().skip(1).any(section_underline) {
         return (String::new(), text);
     }
     let summary = first.lines().map(str::trim).collect::<Vec<_>>().join(" ");
@@ -258,11 +267,8 @@ fn numpy_items(lines: &[&str]) -> Vec<Item> {
 fn numpydoc(body: &str) -> Docstring {
     let parts = sections(body, |lines, i| {
         let title = lines[i].trim();
-        let underline = lines.get(i + 1)?.trim();
-        (NUMPY_SECTIONS.contains(&title)
-            && underline.len() >= 3
-            && underline.chars().all(|c| c == '-'))
-        .then(|| (title.to_string(), 2))
+        (NUMPY_SECTIONS.contains(&title) && section_underline(lines.get(i + 1)?))
+            .then(|| (title.to_string(), 2))
     });
     let mut doc = Docstring::default();
     for (title, lines) in parts {
@@ -574,6 +580,24 @@ mod tests {
         assert_eq!(
             doc.deprecated.as_deref(),
             Some("Deprecated since 2.0. Use send_all.")
+        );
+    }
+
+    #[test]
+    fn titles_and_sympy_sections() {
+        let doc = parse("NumPy\n=====\n\nProvides arrays.\n");
+        assert_eq!(doc.summary, "NumPy");
+        assert_eq!(doc.description, "Provides arrays.");
+        let doc = parse(
+            "Solves.\n\nParameters\n==========\n\nf : Expr\n    The equation.\n\nReturns\n=======\n\nSet\n    The solutions.\n",
+        );
+        assert_eq!(doc.summary, "Solves.");
+        assert_eq!(doc.params[0].name, "f");
+        assert_eq!(doc.params[0].kind, "Expr");
+        assert_eq!(doc.returns[0].kind, "Set");
+        assert_eq!(
+            parse("Parameters\n==========\nx : int\n    An x.\n").summary,
+            ""
         );
     }
 

@@ -128,10 +128,39 @@ pub(crate) fn inline(line: &str, refs: &Refs) -> String {
 pub(crate) fn blocks(text: &str, refs: &Refs) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut out: Vec<String> = Vec::new();
+    // reST ranks titles by the order their adornments first appear; Markdown by `#`s.
+    let mut adornments: Vec<char> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
         let trimmed = line.trim_start();
+        if let Some((title, adornment, taken)) = section_title(&lines[i..]) {
+            let rank = adornments
+                .iter()
+                .position(|&a| a == adornment)
+                .unwrap_or_else(|| {
+                    adornments.push(adornment);
+                    adornments.len() - 1
+                });
+            let hashes = "#".repeat((rank + 2).min(4));
+            out.push(format!("{hashes} {}", inline(title, refs)));
+            i += taken;
+            if lines.get(i).is_some_and(|l| !l.trim().is_empty()) {
+                out.push(String::new());
+            }
+            continue;
+        }
+        if let Some((table, taken)) = simple_table(&lines[i..], refs) {
+            out.push(table);
+            i += taken;
+            continue;
+        }
+        let starts_paragraph = i == 0 || lines[i - 1].trim().is_empty() || after_block(&out);
+        if starts_paragraph && let Some((item, taken)) = definition(&lines[i..]) {
+            out.push(item_line(&item.0, true, "", &item.1, refs));
+            i += taken;
+            continue;
+        }
         if trimmed.starts_with(">>>") {
             out.push("```python".into());
             while i < lines.len() && !lines[i].trim().is_empty() {
@@ -199,6 +228,147 @@ pub(crate) fn blocks(text: &str, refs: &Refs) -> String {
         i += 1;
     }
     out.join("\n")
+}
+
+/// A reST section title at the start of `lines`: its text, its adornment character and how many
+/// lines it takes (`Title` over `=====`, or the same with an overline too).
+fn section_title<'a>(lines: &[&'a str]) -> Option<(&'a str, char, usize)> {
+    let (title, under, taken) = match lines {
+        [over, title, under, ..] if adornment(over).is_some() && over.trim() == under.trim() => {
+            (title.trim(), under, 3)
+        }
+        [title, under, ..] if !title.starts_with(' ') => (title.trim(), under, 2),
+        _ => return None,
+    };
+    let mark = adornment(under)?;
+    let fits = under.trim().chars().count() >= title.chars().count();
+    (!title.is_empty() && !title.starts_with(">>>") && adornment(title).is_none() && fits)
+        .then_some((title, mark, taken))
+}
+
+/// A reST simple table at the start of `lines` (columns marked by `===  ===` borders) as a
+/// Markdown table, and how many lines it takes. A row whose first cell is blank continues the
+/// row above.
+fn simple_table(lines: &[&str], refs: &Refs) -> Option<(String, usize)> {
+    let columns = table_border(lines.first()?)?;
+    let mut sections: Vec<Vec<Vec<String>>> = vec![Vec::new()];
+    let mut end = None;
+    for (at, line) in lines.iter().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            break;
+        }
+        if table_border(line).is_some_and(|c| c == columns) {
+            end = Some(at + 1);
+            sections.push(Vec::new());
+            continue;
+        }
+        // Columns are counted in characters: the border is ASCII, the cells may not be.
+        let chars: Vec<char> = line.chars().collect();
+        let cells: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(n, &(start, _))| {
+                let stop = columns.get(n + 1).map_or(chars.len(), |next| next.0);
+                let cell: String = chars[start.min(chars.len())..stop.min(chars.len())]
+                    .iter()
+                    .collect();
+                cell.trim().to_string()
+            })
+            .collect();
+        let rows = sections.last_mut()?;
+        match rows.last_mut() {
+            Some(row) if cells[0].is_empty() => {
+                for (cell, more) in row.iter_mut().zip(cells) {
+                    if !more.is_empty() {
+                        cell.push(' ');
+                        cell.push_str(&more);
+                    }
+                }
+            }
+            _ => rows.push(cells),
+        }
+    }
+    let end = end?;
+    sections.retain(|rows| !rows.is_empty());
+    let (header, body) = match sections.as_slice() {
+        [header, body] if header.len() == 1 => (header[0].clone(), body.clone()),
+        [body] => (body[0].clone(), body[1..].to_vec()),
+        _ => return None,
+    };
+    let row = |cells: &[String]| {
+        let cells: Vec<String> = cells
+            .iter()
+            .map(|c| inline(c, refs).replace('|', "\\|"))
+            .collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    let mut out = vec![row(&header), format!("|{}", "---|".repeat(columns.len()))];
+    out.extend(body.iter().map(|cells| row(cells)));
+    Some((out.join("\n"), end))
+}
+
+/// The columns of a simple-table border, `====  =====`: two or more runs of `=`, as byte ranges.
+fn table_border(line: &str) -> Option<Vec<(usize, usize)>> {
+    if line.starts_with(' ') || !line.trim_end().chars().all(|c| c == '=' || c == ' ') {
+        return None;
+    }
+    let mut columns = Vec::new();
+    let mut start = None;
+    for (at, c) in line.trim_end().char_indices() {
+        match (c, start) {
+            ('=', None) => start = Some(at),
+            (' ', Some(from)) => {
+                columns.push((from, at));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    columns.extend(start.map(|from| (from, line.trim_end().len())));
+    (columns.len() >= 2).then_some(columns)
+}
+
+/// Whether the last line written ends a block a term may follow: a heading, a blank line, or
+/// a definition-list item (the next term continues the list).
+fn after_block(out: &[String]) -> bool {
+    out.last()
+        .is_some_and(|l| l.is_empty() || l.starts_with('#') || l.starts_with("  * `"))
+}
+
+/// A definition-list entry at the start of `lines`, as numpydoc writes free sections: a short
+/// term (a name, no spaces) over its description, indented deeper. Returns the term, the
+/// description as one line, and how many lines it takes.
+fn definition(lines: &[&str]) -> Option<((String, String), usize)> {
+    let term = lines.first()?;
+    let indent = term.len() - term.trim_start().len();
+    let name = term.trim();
+    let is_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_.*,()[]".contains(c));
+    if !is_name {
+        return None;
+    }
+    let body: Vec<&str> = lines[1..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty() && l.len() - l.trim_start().len() > indent)
+        .map(|l| l.trim())
+        .collect();
+    let first = body.first()?;
+    // An indented list or session under a word is not a definition.
+    let list = first.starts_with(['*', '-', '+', '>'])
+        || first
+            .split_once(". ")
+            .is_some_and(|(n, _)| n.parse::<u32>().is_ok());
+    (!list).then(|| ((name.to_string(), body.join(" ")), 1 + body.len()))
+}
+
+/// The character of a reST adornment line: three or more of one punctuation character.
+fn adornment(line: &str) -> Option<char> {
+    let line = line.trim_end();
+    let first = line.chars().next()?;
+    (line.len() >= 3 && "=-~^*+#\"'`:.".contains(first) && line.chars().all(|c| c == first))
+        .then_some(first)
 }
 
 fn dedent(lines: &[&str]) -> String {
@@ -476,12 +646,31 @@ mod tests {
     }
 
     #[test]
-    fn examples_and_directives_become_blocks() {
-        let text =
-            "Intro.\n\n>>> x = 1\n>>> x\n1\n\n.. math::\n\n   x^2 + y^2\n\n.. note:: Careful.\n";
-        assert_eq!(
-            blocks(text, &refs()),
-            "Intro.\n\n```python\n>>> x = 1\n>>> x\n1\n```\n\n```math\nx^2 + y^2\n```\n\n> **Note:** Careful."
-        );
+    fn free_text_to_markdown() {
+        let cases = [
+            (
+                "examples and directives become blocks",
+                "Intro.\n\n>>> x = 1\n>>> x\n1\n\n.. math::\n\n   x^2 + y^2\n\n.. note:: Careful.\n",
+                "Intro.\n\n```python\n>>> x = 1\n>>> x\n1\n```\n\n```math\nx^2 + y^2\n```\n\n> **Note:** Careful.",
+            ),
+            (
+                "simple tables become markdown tables",
+                "=====  ============\nName   What\n=====  ============\nmean   The ``mean``.\n       More | text.\nmodé   Mode.\n=====  ============\n\nAfter.\n",
+                "| Name | What |\n|---|---|\n| mean | The `mean`. More \\| text. |\n| modé | Mode. |\n\nAfter.",
+            ),
+            (
+                "definition lists become items",
+                "Subpackages\n-----------\nlib\n    Basic functions\n    and more.\nfft\n    FFT.\n\nProvides\n  1. Arrays\n\nA sentence\n    indented.\n",
+                "## Subpackages\n\n  * `lib` - Basic functions and more.\n  * `fft` - FFT.\n\nProvides\n  1. Arrays\n\nA sentence\n    indented.",
+            ),
+            (
+                "rest titles become headings ranked by first use",
+                "Usage\n-----\nText.\n\n=====\nMore\n=====\nDetail ``x``.\n\nAgain\n-----\n\n  Indented\n  --------\n\nShort\n--\n",
+                "## Usage\n\nText.\n\n### More\n\nDetail `x`.\n\n## Again\n\n  Indented\n  --------\n\nShort\n--",
+            ),
+        ];
+        for (what, text, markdown) in cases {
+            assert_eq!(blocks(text, &refs()), markdown, "{what}");
+        }
     }
 }

@@ -3,15 +3,15 @@
 
 defmodule Numpy do
   @moduledoc """
-  NumPy =====
+  NumPy
 
   Provides
     1. An array object of arbitrary homogeneous items
     2. Fast mathematical operations over arrays
     3. Linear Algebra, Fourier Transforms, Random Number Generation
 
-  How to use the documentation
-  ----------------------------
+  ## How to use the documentation
+
   Documentation is available in two forms: docstrings provided
   with the code, and a loose standing reference guide, available from
   [the NumPy homepage](https://numpy.org).
@@ -44,35 +44,23 @@ defmodule Numpy do
   The native Python help() does not know how to view their help, but our
   np.info() function does.
 
-  Available subpackages
-  ---------------------
-  lib
-      Basic functions used by several sub-packages.
-  random
-      Core Random Tools
-  linalg
-      Core Linear Algebra Tools
-  fft
-      Core FFT routines
-  polynomial
-      Polynomial tools
-  testing
-      NumPy testing tools
-  distutils
-      Enhancements to distutils with support for
-      Fortran compilers support and more (for Python <= 3.11)
+  ## Available subpackages
 
-  Utilities
-  ---------
-  test
-      Run numpy unittests
-  show_config
-      Show numpy build configuration
-  __version__
-      NumPy version string
+    * `lib` - Basic functions used by several sub-packages.
+    * `random` - Core Random Tools
+    * `linalg` - Core Linear Algebra Tools
+    * `fft` - Core FFT routines
+    * `polynomial` - Polynomial tools
+    * `testing` - NumPy testing tools
+    * `distutils` - Enhancements to distutils with support for Fortran compilers support and more (for Python <= 3.11)
 
-  Viewing documentation using IPython
-  -----------------------------------
+  ## Utilities
+
+    * `test` - Run numpy unittests
+    * `show_config` - Show numpy build configuration
+    * `__version__` - NumPy version string
+
+  ## Viewing documentation using IPython
 
   Start IPython and import `numpy` usually under the alias `np`: `import
   numpy as np`.  Then, directly past or use the `%cpaste` magic to paste
@@ -83,8 +71,8 @@ defmodule Numpy do
   `np.cos?<ENTER>` (to view the docstring) and `np.cos??<ENTER>` (to view
   the source code).
 
-  Copies vs. in-place operation
-  -----------------------------
+  ## Copies vs. in-place operation
+
   Most of the functions in `numpy` return a copy of the array argument
   (e.g., `np.sort`).  In-place versions of these functions are often
   available as array methods, i.e. `x = np.array([1,2,3]); x.sort()`.
@@ -1387,7 +1375,7 @@ end
 
 defmodule Numpy.Linalg do
   @moduledoc """
-  `numpy.linalg` ================
+  `numpy.linalg`
 
   The NumPy linear algebra functions rely on BLAS and LAPACK to provide efficient
   low level implementations of standard linear algebra algorithms. Those
@@ -1410,8 +1398,7 @@ defmodule Numpy.Linalg do
   Functions present in numpy.linalg are listed below.
 
 
-  Matrix and vector products
-  --------------------------
+  ## Matrix and vector products
 
      cross
      multi_dot
@@ -1419,8 +1406,7 @@ defmodule Numpy.Linalg do
      tensordot
      matmul
 
-  Decompositions
-  --------------
+  ## Decompositions
 
      cholesky
      outer
@@ -1428,16 +1414,14 @@ defmodule Numpy.Linalg do
      svd
      svdvals
 
-  Matrix eigenvalues
-  ------------------
+  ## Matrix eigenvalues
 
      eig
      eigh
      eigvals
      eigvalsh
 
-  Norms and other numbers
-  -----------------------
+  ## Norms and other numbers
 
      norm
      matrix_norm
@@ -1448,8 +1432,7 @@ defmodule Numpy.Linalg do
      slogdet
      trace (Array API compatible)
 
-  Solving equations and inverting matrices
-  ----------------------------------------
+  ## Solving equations and inverting matrices
 
      solve
      tensorsolve
@@ -1458,14 +1441,12 @@ defmodule Numpy.Linalg do
      pinv
      tensorinv
 
-  Other matrix operations
-  -----------------------
+  ## Other matrix operations
 
      diagonal (Array API compatible)
      matrix_transpose (Array API compatible)
 
-  Exceptions
-  ----------
+  ## Exceptions
 
      LinAlgError
   """
@@ -1532,21 +1513,19 @@ defmodule Numpy.Linalg do
 
   The following norms can be calculated:
 
-  =====  ============================  ==========================
-  ord    norm for matrices             norm for vectors
-  =====  ============================  ==========================
-  None   Frobenius norm                2-norm
-  'fro'  Frobenius norm                --
-  'nuc'  nuclear norm                  --
-  inf    max(sum(abs(x), axis=1))      max(abs(x))
-  -inf   min(sum(abs(x), axis=1))      min(abs(x))
-  0      --                            sum(x != 0)
-  1      max(sum(abs(x), axis=0))      as below
-  -1     min(sum(abs(x), axis=0))      as below
-  2      2-norm (largest sing. value)  as below
-  -2     smallest singular value       as below
-  other  --                            sum(abs(x)**ord)**(1./ord)
-  =====  ============================  ==========================
+  | ord | norm for matrices | norm for vectors |
+  |---|---|---|
+  | None | Frobenius norm | 2-norm |
+  | 'fro' | Frobenius norm | -- |
+  | 'nuc' | nuclear norm | -- |
+  | inf | max(sum(abs(x), axis=1)) | max(abs(x)) |
+  | -inf | min(sum(abs(x), axis=1)) | min(abs(x)) |
+  | 0 | -- | sum(x != 0) |
+  | 1 | max(sum(abs(x), axis=0)) | as below |
+  | -1 | min(sum(abs(x), axis=0)) | as below |
+  | 2 | 2-norm (largest sing. value) | as below |
+  | -2 | smallest singular value | as below |
+  | other | -- | sum(abs(x)**ord)**(1./ord) |
 
   The Frobenius norm is given by [1]_:
 

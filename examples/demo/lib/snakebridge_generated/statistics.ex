@@ -8,24 +8,21 @@ defmodule Stats do
   This module provides functions for calculating statistics of data, including
   averages, variance, and standard deviation.
 
-  Calculating averages
-  --------------------
+  ## Calculating averages
 
-  ==================  ==================================================
-  Function            Description
-  ==================  ==================================================
-  mean                Arithmetic mean (average) of data.
-  fmean               Fast, floating point arithmetic mean.
-  geometric_mean      Geometric mean of data.
-  harmonic_mean       Harmonic mean of data.
-  median              Median (middle value) of data.
-  median_low          Low median of data.
-  median_high         High median of data.
-  median_grouped      Median, or 50th percentile, of grouped data.
-  mode                Mode (most common value) of data.
-  multimode           List of modes (most common values of data).
-  quantiles           Divide data into intervals with equal probability.
-  ==================  ==================================================
+  | Function | Description |
+  |---|---|
+  | mean | Arithmetic mean (average) of data. |
+  | fmean | Fast, floating point arithmetic mean. |
+  | geometric_mean | Geometric mean of data. |
+  | harmonic_mean | Harmonic mean of data. |
+  | median | Median (middle value) of data. |
+  | median_low | Low median of data. |
+  | median_high | High median of data. |
+  | median_grouped | Median, or 50th percentile, of grouped data. |
+  | mode | Mode (most common value) of data. |
+  | multimode | List of modes (most common values of data). |
+  | quantiles | Divide data into intervals with equal probability. |
 
   Calculate the arithmetic mean ("the average") of data:
 
@@ -57,17 +54,14 @@ defmodule Stats do
   the class interval 3.5-4.5. The median of these data points is 2.8333...
 
 
-  Calculating variability or spread
-  ---------------------------------
+  ## Calculating variability or spread
 
-  ==================  =============================================
-  Function            Description
-  ==================  =============================================
-  pvariance           Population variance of data.
-  variance            Sample variance of data.
-  pstdev              Population standard deviation of data.
-  stdev               Sample standard deviation of data.
-  ==================  =============================================
+  | Function | Description |
+  |---|---|
+  | pvariance | Population variance of data. |
+  | variance | Sample variance of data. |
+  | pstdev | Population standard deviation of data. |
+  | stdev | Sample standard deviation of data. |
 
   Calculate the standard deviation of sample data:
 
@@ -87,16 +81,13 @@ defmodule Stats do
   ```
 
 
-  Statistics for relations between two inputs
-  -------------------------------------------
+  ## Statistics for relations between two inputs
 
-  ==================  ====================================================
-  Function            Description
-  ==================  ====================================================
-  covariance          Sample covariance for two variables.
-  correlation         Pearson's correlation coefficient for two variables.
-  linear_regression   Intercept and slope for simple linear regression.
-  ==================  ====================================================
+  | Function | Description |
+  |---|---|
+  | covariance | Sample covariance for two variables. |
+  | correlation | Pearson's correlation coefficient for two variables. |
+  | linear_regression | Intercept and slope for simple linear regression. |
 
   Calculate covariance, Pearson's correlation, and simple linear regression
   for two inputs:
@@ -113,8 +104,7 @@ defmodule Stats do
   ```
 
 
-  Exceptions
-  ----------
+  ## Exceptions
 
   A single exception is defined: StatisticsError is a subclass of ValueError.
   """
