@@ -529,3 +529,38 @@ fn a_managed_environment_is_made_once_and_follows_the_requirements() {
     let lock = project.read("snakebridge.lock");
     assert!(lock.contains("\"resolved\": \"1.16.0\""), "{lock}");
 }
+
+/// A run waits for another run in the same project, says so, and goes on once it ends.
+#[test]
+fn a_second_run_waits_for_the_first() {
+    use std::io::{BufRead, BufReader};
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nmath = { stdlib = true }\n",
+    );
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Math.sqrt(x)\nend\n",
+    );
+    std::fs::create_dir_all(project.path(".snakebridge")).unwrap();
+    // Holding the lock file stands in for a first run in progress.
+    let held = std::fs::File::create(project.path(".snakebridge/run.lock")).unwrap();
+    held.lock().unwrap();
+
+    let mut child = project
+        .command(&["generate"], &[])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("waiting for another snakebridge run") {
+        assert!(stderr.read_line(&mut seen).unwrap() > 0, "{seen}");
+    }
+    assert!(!project.path("lib/snakebridge_generated").exists());
+    drop(held);
+
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{seen}{rest}");
+    assert!(project.path("lib/snakebridge_generated/math.ex").exists());
+}
