@@ -205,6 +205,33 @@ fn traceback_tail(traceback: &str) -> String {
     format!("Python's traceback ends with:\n{}", tail.join("\n"))
 }
 
+/// A library's introspection that timed out or crashed, as a problem at the first call that
+/// needed it, naming what was being looked up.
+pub fn batch_failed(error: &crate::introspect::Error, needs: &[Need]) -> Problem {
+    use miette::Diagnostic;
+    let code = match error {
+        crate::introspect::Error::Timeout { .. } => "introspection_timeout",
+        _ => "introspection_failed",
+    };
+    let mut wanted: Vec<String> = needs
+        .iter()
+        .map(|need| format!("`{}.{}`", need.module, need.function))
+        .collect();
+    if wanted.len() > 5 {
+        let more = wanted.len() - 4;
+        wanted.truncate(4);
+        wanted.push(format!("{more} more"));
+    }
+    let mut problem = Problem::new(code, format!("{error}, looking up {}", wanted.join(", ")));
+    if let Some(help) = error.help() {
+        problem = problem.help(help.to_string());
+    }
+    match needs.iter().flat_map(|n| n.calls.first()).next() {
+        Some(call) => problem.at(call),
+        None => problem,
+    }
+}
+
 fn import_problem(library: &Library, error: &ImportError, needs: &[Need]) -> Problem {
     let first = needs.iter().flat_map(|n| n.calls.first()).next();
     let problem = if error.kind == "package_not_found" {

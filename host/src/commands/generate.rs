@@ -209,11 +209,20 @@ pub fn introspect_needs(
             .map(|path| project.root.join(path).display().to_string())
             .collect();
         let request = resolve::request(library, needs, sys_path);
-        let reply = introspect::run(
+        let reply = match introspect::run(
             &environment.python,
             &request,
             Duration::from_secs(config.python_timeout_secs),
-        )?;
+        ) {
+            Ok(reply) => reply,
+            Err(
+                error @ (introspect::Error::Timeout { .. } | introspect::Error::Crashed { .. }),
+            ) => {
+                all_problems.push(resolve::batch_failed(&error, needs));
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
         let record = manifest.libraries.entry(name.clone()).or_default();
         let merged = resolve::merge(library, needs, &reply, record);
         outcome.introspected.insert(name.clone(), merged.added);

@@ -300,7 +300,7 @@ fn a_slow_import_times_out_with_advice() {
     assert!(
         output
             .stderr
-            .contains("introspecting `slow_import` took longer than 1 s"),
+            .contains("lib/a.ex:2:25: introspecting `slow_import` took longer than 1 s, looking up `SlowImport.go`"),
         "{}",
         output.stderr
     );
@@ -563,4 +563,31 @@ fn a_second_run_waits_for_the_first() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(child.wait().unwrap().success(), "{seen}{rest}");
     assert!(project.path("lib/snakebridge_generated/math.ex").exists());
+}
+
+#[test]
+fn a_python_that_dies_on_import_is_a_problem_at_the_call() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\ndies = { path = \"py\" }\n",
+    );
+    project.write(
+        "py/dies.py",
+        "import os, sys\nsys.stderr.write('native code gave up\\n')\nos._exit(3)\n",
+    );
+    project.write("lib/a.ex", "defmodule A do\n  def f, do: Dies.go(1)\nend\n");
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output.stderr.contains(
+            "lib/a.ex:2:19: the Python introspection of `dies` failed (exit status: 3), looking up `Dies.go`"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("native code gave up"),
+        "{}",
+        output.stderr
+    );
+    assert!(!project.path("lib/snakebridge_generated").exists());
 }
