@@ -53,6 +53,10 @@ pub enum Command {
         /// Only this library.
         #[arg(long)]
         library: Option<String>,
+        /// Also write each plugin stage's input and output, as the plugins see them, to
+        /// DIR/<library>/<stage>.{input,output}.json.
+        #[arg(long, value_name = "DIR", conflicts_with = "strict")]
+        dump_ir: Option<std::path::PathBuf>,
     },
     /// Prove, without Python, that the committed bindings are exactly what the source,
     /// manifest, lock and pinned plugins produce.

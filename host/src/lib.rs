@@ -239,6 +239,7 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             strict,
             force,
             library,
+            dump_ir,
         } => {
             if env_vars::flag(env_vars::SKIP) {
                 printer.status(format!("{} is set: skipping generation", env_vars::SKIP));
@@ -247,12 +248,16 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             let project = project::Project::load(&root, printer)?;
             // Strict generation writes nothing and starts no Python: it is verification.
             if strict || project.config.strict || env_vars::flag(env_vars::STRICT) {
+                if dump_ir.is_some() {
+                    printer.warn("strict mode only verifies: `--dump-ir` writes nothing");
+                }
                 return verify(&project, emitter.as_deref());
             }
             let options = commands::generate::Options {
                 emitter,
                 force,
                 library,
+                dump_ir,
             };
             let outcome = commands::generate::run(&project, &options)?;
             commands::generate::report(&project, &outcome);

@@ -76,6 +76,18 @@ impl Pipeline {
         record: &LibraryRecord,
         version: &str,
     ) -> Result<Vec<File>, plugin_host::Error> {
+        self.render_traced(name, record, version, None)
+    }
+
+    /// Renders one library's files, and with `ir`, collects each stage's input and output as
+    /// JSON files (`typespecs.input.json`, ...), for `generate --dump-ir`.
+    pub fn render_traced(
+        &self,
+        name: &str,
+        record: &LibraryRecord,
+        version: &str,
+        mut ir: Option<&mut Vec<File>>,
+    ) -> Result<Vec<File>, plugin_host::Error> {
         let library = library(name, record, version);
         // The typespec and doc stages are independent: run them side by side.
         let (types, docs) = std::thread::scope(|scope| {
@@ -90,7 +102,18 @@ impl Pipeline {
             types,
             docs,
         };
+        if let Some(ir) = ir.as_deref_mut() {
+            for (stage, value) in [("typespecs", &input.library), ("docs", &input.library)] {
+                ir.push(ir_file(stage, "input", value));
+            }
+            ir.push(ir_file("typespecs", "output", &input.types));
+            ir.push(ir_file("docs", "output", &input.docs));
+            ir.push(ir_file("emitter", "input", &input));
+        }
         let files = self.host.emit(&self.emitter, &input)?;
+        if let Some(ir) = ir {
+            ir.push(ir_file("emitter", "output", &files));
+        }
         Ok(files
             .into_iter()
             .map(|f| File {
@@ -98,6 +121,17 @@ impl Pipeline {
                 contents: f.contents,
             })
             .collect())
+    }
+}
+
+/// `<stage>.<side>.json`: a contract record as pretty JSON, the same bytes on every run.
+fn ir_file(stage: &str, side: &str, value: &impl serde::Serialize) -> File {
+    // Contract records have no maps or non-string keys: serializing them cannot fail.
+    let mut contents = serde_json::to_string_pretty(value).unwrap_or_default();
+    contents.push('\n');
+    File {
+        path: format!("{stage}.{side}.json"),
+        contents,
     }
 }
 

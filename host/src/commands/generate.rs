@@ -29,6 +29,8 @@ pub struct Options {
     pub force: bool,
     /// Only this library.
     pub library: Option<String>,
+    /// Where to write each stage's input and output, per library.
+    pub dump_ir: Option<std::path::PathBuf>,
 }
 
 /// What a run did.
@@ -172,7 +174,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
         &manifest,
         old_lock.as_ref(),
         &resolved,
-        options.emitter.as_deref(),
+        options,
         &mut outcome,
     )?;
     Ok(outcome)
@@ -253,14 +255,26 @@ pub fn finish(
     manifest: &Manifest,
     old_lock: Option<&Lock>,
     resolved: &Resolved,
-    emitter: Option<&str>,
+    options: &Options,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    let pipeline = project.pipeline(emitter)?;
+    let pipeline = project.pipeline(options.emitter.as_deref())?;
     let lock = next_lock(&project.config, manifest, old_lock, resolved, &pipeline);
-    let files = render_all(manifest, &lock, &pipeline)?;
+    let mut ir = Vec::new();
+    let files = render_all(
+        manifest,
+        &lock,
+        &pipeline,
+        options.dump_ir.as_ref().map(|_| &mut ir),
+    )?;
     outcome.files = files.len();
     write_outputs(project, &files, manifest, &lock, outcome)?;
+    if let Some(dir) = &options.dump_ir {
+        let dir = Directory::create(dir, "")?;
+        for file in &ir {
+            dir.write_if_changed(&file.path, file.contents.as_bytes())?;
+        }
+    }
     if !resolved.is_empty() {
         introspect::settle(&project.root, &project.config, &lock);
     }
@@ -334,6 +348,7 @@ pub fn render_all(
     manifest: &Manifest,
     lock: &Lock,
     pipeline: &Pipeline,
+    mut ir: Option<&mut Vec<File>>,
 ) -> Result<Vec<File>, Error> {
     let mut files = Vec::new();
     for (name, record) in &manifest.libraries {
@@ -341,7 +356,15 @@ pub fn render_all(
             .libraries
             .get(name)
             .map_or("unknown", |entry| entry.resolved.as_str());
-        let rendered = pipeline.render(name, record, version)?;
+        let mut stages = Vec::new();
+        let traced = ir.is_some().then_some(&mut stages);
+        let rendered = pipeline.render_traced(name, record, version, traced)?;
+        if let Some(ir) = ir.as_deref_mut() {
+            ir.extend(stages.into_iter().map(|file| File {
+                path: format!("{name}/{}", file.path),
+                contents: file.contents,
+            }));
+        }
         for file in rendered {
             crate::write::check_plugin_path(&file.path)?;
             if files.iter().any(|f: &File| f.path == file.path) {

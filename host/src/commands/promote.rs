@@ -165,7 +165,7 @@ pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<generat
         &manifest,
         old_lock.as_ref(),
         &resolved,
-        None,
+        &generate::Options::default(),
         &mut outcome,
     )?;
     Ok(outcome)

@@ -119,7 +119,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
         &manifest,
         old_lock.as_ref(),
         &Default::default(),
-        None,
+        &generate::Options::default(),
         &mut outcome.generate,
     )?;
     Ok(outcome)

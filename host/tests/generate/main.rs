@@ -591,3 +591,51 @@ fn a_python_that_dies_on_import_is_a_problem_at_the_call() {
     );
     assert!(!project.path("lib/snakebridge_generated").exists());
 }
+
+/// `--dump-ir` writes what each stage was given and gave back, as the plugins see it.
+#[test]
+fn dump_ir_writes_each_stage_input_and_output() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nmath = { stdlib = true }\n",
+    );
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Math.sqrt(x)\nend\n",
+    );
+    project
+        .run(&["generate", "--dump-ir", "ir"])
+        .assert_success();
+    let read = |stage: &str| -> serde_json::Value {
+        serde_json::from_str(&project.read(&format!("ir/math/{stage}.json"))).unwrap()
+    };
+    let library = read("typespecs.input");
+    assert_eq!(library, read("docs.input"));
+    assert_eq!(library["symbols"][0]["id"], "Math.sqrt");
+    let emitter_input = read("emitter.input");
+    assert_eq!(emitter_input["library"], library);
+    assert_eq!(emitter_input["types"], read("typespecs.output"));
+    assert_eq!(emitter_input["docs"], read("docs.output"));
+    let output = read("emitter.output");
+    assert_eq!(output[0]["path"], "math.ex");
+    assert_eq!(
+        output[0]["contents"].as_str().unwrap(),
+        project.read("lib/snakebridge_generated/math.ex")
+    );
+
+    // The dump is deterministic and holds no machine paths; a no-op run writes it too.
+    let paths: Vec<String> = ["typespecs", "docs", "emitter"]
+        .iter()
+        .flat_map(|stage| ["input", "output"].map(|side| format!("ir/math/{stage}.{side}.json")))
+        .collect();
+    let first: Vec<String> = paths.iter().map(|path| project.read(path)).collect();
+    std::fs::remove_dir_all(project.path("ir")).unwrap();
+    project
+        .run(&["generate", "--dump-ir", "ir"])
+        .assert_success();
+    let root = project.root().display().to_string();
+    for (path, before) in paths.iter().zip(first) {
+        let after = project.read(path);
+        assert_eq!(after, before, "{path}");
+        assert!(!after.contains(&root), "{path}");
+    }
+}

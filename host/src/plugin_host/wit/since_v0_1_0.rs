@@ -7,6 +7,8 @@ pub mod emitter {
     wasmtime::component::bindgen!({
         path: "../wit/since_v0.1.0",
         world: "emitter",
+        // `generate --dump-ir` writes the records exactly as plugins see them.
+        additional_derives: [serde::Serialize],
     });
 }
 
