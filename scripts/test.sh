@@ -26,7 +26,7 @@ SNAKEBRIDGE_NATIVE="$PWD/target/debug/libsnakebridge_native.so" \
   cargo test -p snakebridge-runtime --features snakebridge-runtime/test-python --test pool
 # The plugins are cdylibs for wasm; their unit tests run natively as libraries.
 cargo test -p snakebridge-pdk -p snakebridge-plugin-default-emitter -p snakebridge-plugin-typespecs \
-  -p snakebridge-plugin-docs --lib
+  -p snakebridge-plugin-docs -p snakebridge-plugin-build --lib
 
 echo "==> Elixir"
 # The Elixir package and the example call real Python through this build's runtime (which

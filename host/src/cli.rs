@@ -103,6 +103,11 @@ pub enum Command {
     },
     /// Report the Python, uv, library versions, output directory and plugins snakebridge finds.
     Doctor,
+    /// Start, build and try a stage plugin of your own.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// The run-time worker pool that generated modules call through.
     Runtime {
         #[command(subcommand)]
@@ -115,4 +120,52 @@ pub enum RuntimeCommand {
     /// Serve the project's Python worker pool over an Erlang port on stdin/stdout;
     /// `SnakeBridge.Runtime` starts this.
     Serve,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Write a plugin crate for one stage, built on snakebridge-pdk, into DIR.
+    New {
+        dir: PathBuf,
+        #[arg(long, value_enum)]
+        stage: StageArg,
+        /// Where snakebridge-pdk is (`plugins/pdk` in snakebridge's repository); without it the
+        /// crate depends on the published version.
+        #[arg(long, value_name = "PATH")]
+        pdk: Option<PathBuf>,
+    },
+    /// Build the plugin crate in DIR into a component (`DIR/<name>.wasm`), then check it.
+    Build {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to write the component.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Load a component as `generate` would, render sample records with it twice, and print
+    /// its blake3 pin.
+    Check {
+        file: PathBuf,
+        /// The stage to run it as; by default the one it exports.
+        #[arg(long, value_enum)]
+        stage: Option<StageArg>,
+    },
+}
+
+/// A plugin stage, as named on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum StageArg {
+    Emitter,
+    Typespecs,
+    Docs,
+}
+
+impl From<StageArg> for crate::plugin_host::Stage {
+    fn from(stage: StageArg) -> Self {
+        match stage {
+            StageArg::Emitter => Self::Emitter,
+            StageArg::Typespecs => Self::Typespecs,
+            StageArg::Docs => Self::Docs,
+        }
+    }
 }

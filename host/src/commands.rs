@@ -5,6 +5,7 @@ pub mod doc;
 pub mod doctor;
 pub mod generate;
 pub mod init;
+pub mod plugin;
 pub mod promote;
 pub mod prune;
 pub mod runtime;

@@ -101,6 +101,41 @@ pub enum Error {
     #[diagnostic(code(snakebridge::engine))]
     Engine { message: String },
 
+    #[error("cannot start a plugin crate in `{}`: {reason}", dir.display())]
+    #[diagnostic(
+        code(snakebridge::plugin::new),
+        help("name a new or empty directory; its name becomes the crate's")
+    )]
+    PluginNew {
+        dir: std::path::PathBuf,
+        reason: String,
+    },
+
+    #[error("cannot build the plugin crate in `{}`: {message}", dir.display())]
+    #[diagnostic(code(snakebridge::plugin::build))]
+    PluginBuild {
+        dir: std::path::PathBuf,
+        message: String,
+    },
+
+    #[error("plugin `{name}` rendered `{differs}` differently from the same records")]
+    #[diagnostic(
+        code(snakebridge::plugin::nondeterministic),
+        help(
+            "a stage must be a pure function of its input: iterate in a fixed order (no hash-map order) and use nothing that varies between runs"
+        )
+    )]
+    PluginNondeterministic { name: String, differs: String },
+
+    #[error("the component exports none of the stage interfaces")]
+    #[diagnostic(
+        code(snakebridge::plugin::no_stage),
+        help(
+            "export the stage with the PDK's `export_emitter!`, `export_typespecs!` or `export_docs!`"
+        )
+    )]
+    NoStage,
+
     #[error("the runtime failed: {message}")]
     #[diagnostic(code(snakebridge::runtime))]
     Runtime { message: String },
@@ -149,6 +184,35 @@ fn verify(project: &project::Project, emitter: Option<&str>) -> Result<Outcome, 
     } else {
         Outcome::Drift
     })
+}
+
+fn plugin(
+    root: &std::path::Path,
+    command: cli::PluginCommand,
+    printer: printer::Printer,
+) -> Result<Outcome, Error> {
+    use commands::plugin;
+    match command {
+        cli::PluginCommand::New { dir, stage, pdk } => {
+            for file in plugin::new(&dir, stage.into(), pdk.as_deref())? {
+                printer.status(format!("wrote {}", file.display()));
+            }
+            printer.status(format!(
+                "build it with `snakebridge plugin build {}`",
+                dir.display()
+            ));
+        }
+        cli::PluginCommand::Build { dir, out } => {
+            printer.status(format!("building {}", dir.display()));
+            let built = plugin::build(&dir, out.as_deref())?;
+            printer.status(format!("wrote {}", built.display()));
+            plugin::report_check(printer, &plugin::check(root, &built, None)?);
+        }
+        cli::PluginCommand::Check { file, stage } => {
+            plugin::report_check(printer, &plugin::check(root, &file, stage.map(Into::into))?);
+        }
+    }
+    Ok(Outcome::Done)
 }
 
 fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
@@ -215,6 +279,7 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             }
             Ok(Outcome::Done)
         }
+        cli::Command::Plugin { command } => plugin(&root, command, printer),
         cli::Command::Runtime {
             command: cli::RuntimeCommand::Serve,
         } => {

@@ -35,9 +35,6 @@ const PLUGINS: &[(&str, &str)] = &[
     ),
 ];
 
-const TARGET: &str = "wasm32-unknown-unknown";
-const CONTRACT_SECTION: &str = "snakebridge:contract";
-
 type Result<T, E = String> = std::result::Result<T, E>;
 
 fn main() -> ExitCode {
@@ -98,14 +95,14 @@ fn plugins(root: &Path, check: bool) -> Result<()> {
     for (package, file) in PLUGINS {
         // One cargo invocation per plugin: building them together would unify the PDK's stage
         // features and give every component all three worlds.
-        build(root, package)?;
-        let core_path = target_dir
-            .join(TARGET)
-            .join("plugin")
-            .join(format!("{}.wasm", package.replace('-', "_")));
-        let core =
-            std::fs::read(&core_path).map_err(|e| format!("{}: {e}", core_path.display()))?;
-        let component = componentize(&core).map_err(|e| format!("`{package}`: {e}"))?;
+        let component = snakebridge_plugin_build::build(&snakebridge_plugin_build::Build {
+            dir: root,
+            package,
+            profile: "plugin",
+            target_dir: &target_dir,
+            locked: true,
+        })
+        .map_err(|e| format!("`{package}`: {e}"))?;
         let out = root.join(file);
         if check {
             let committed = std::fs::read(&out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -144,73 +141,4 @@ fn rustc_version() -> Result<String> {
         .output()
         .map_err(|e| format!("cannot run rustc: {e}"))?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn build(root: &Path, package: &str) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut rustflags = String::new();
-    if let Some(home) = cargo_home() {
-        rustflags = format!("--remap-path-prefix={}=/cargo", home.display());
-    }
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "--locked",
-            "--profile",
-            "plugin",
-            "--target",
-            TARGET,
-            "-p",
-        ])
-        .arg(package)
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", rustflags)
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "building `{package}` failed; is the target installed (`rustup target add {TARGET}`)?"
-        ))
-    }
-}
-
-fn cargo_home() -> Option<PathBuf> {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-}
-
-/// Wraps a core module into a component, refusing any import: a plugin gets no capabilities.
-fn componentize(core: &[u8]) -> Result<Vec<u8>> {
-    let mut has_contract = false;
-    for payload in wasmparser::Parser::new(0).parse_all(core) {
-        match payload.map_err(|e| e.to_string())? {
-            wasmparser::Payload::ImportSection(reader) => {
-                if let Some(import) = reader.into_imports().next() {
-                    let import = import.map_err(|e| e.to_string())?;
-                    return Err(format!(
-                        "the core module imports `{}::{}`; plugins must not import anything",
-                        import.module, import.name
-                    ));
-                }
-            }
-            wasmparser::Payload::CustomSection(section) if section.name() == CONTRACT_SECTION => {
-                has_contract = true;
-            }
-            _ => {}
-        }
-    }
-    if !has_contract {
-        return Err(format!(
-            "no `{CONTRACT_SECTION}` section; export the stage with the PDK macro"
-        ));
-    }
-    wit_component::ComponentEncoder::default()
-        .validate(true)
-        .module(core)
-        .and_then(|encoder| encoder.encode())
-        .map_err(|e| format!("{e:#}"))
 }

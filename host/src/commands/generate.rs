@@ -263,7 +263,7 @@ pub fn finish(
     let mut ir = Vec::new();
     let files = render_all(
         manifest,
-        &lock,
+        Some(&lock),
         &pipeline,
         options.dump_ir.as_ref().map(|_| &mut ir),
     )?;
@@ -346,15 +346,14 @@ fn next_lock(
 /// Every library's files, rendered from the manifest and lock alone.
 pub fn render_all(
     manifest: &Manifest,
-    lock: &Lock,
+    lock: Option<&Lock>,
     pipeline: &Pipeline,
     mut ir: Option<&mut Vec<File>>,
 ) -> Result<Vec<File>, Error> {
     let mut files = Vec::new();
     for (name, record) in &manifest.libraries {
         let version = lock
-            .libraries
-            .get(name)
+            .and_then(|lock| lock.libraries.get(name))
             .map_or("unknown", |entry| entry.resolved.as_str());
         let mut stages = Vec::new();
         let traced = ir.is_some().then_some(&mut stages);

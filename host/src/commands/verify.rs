@@ -127,7 +127,7 @@ pub fn run(project: &Project, emitter: Option<&str>) -> Result<Report, Error> {
         // Rendering with other plugins than the lock's would only repeat the same finding.
         return Ok(report);
     }
-    let files = render_all(&manifest, &lock, &pipeline, None)?;
+    let files = render_all(&manifest, Some(&lock), &pipeline, None)?;
     report.files = files.len();
     compare_files(project, &files, &mut report)?;
     Ok(report)

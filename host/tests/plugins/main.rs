@@ -12,6 +12,7 @@ mod testutil;
 
 use snakebridge::plugin_host::wit::latest::types;
 use snakebridge::plugin_host::{self, Error, PluginHost, Source, Stage};
+use testutil::TestProject;
 
 fn host() -> PluginHost {
     PluginHost::new(None).unwrap()
@@ -533,6 +534,116 @@ fn random_inputs_never_trap_and_always_compile() {
             let files: Vec<(String, String)> =
                 files.into_iter().map(|f| (f.path, f.contents)).collect();
             testutil::assert_compiles_and_is_formatted(&files);
+        }
+    }
+}
+
+/// `plugin check` loads a component as `generate` would, renders sample records with it, and
+/// prints the pin; what `generate` refuses, it refuses.
+#[test]
+fn plugin_check_prints_the_pin_and_refuses_what_generate_would() {
+    let project = TestProject::new("[libraries]\n");
+    let emitter = testutil::repo().join("plugins/dist/default-emitter.wasm");
+    let output = project.run(&[
+        "--format",
+        "json",
+        "plugin",
+        "check",
+        emitter.to_str().unwrap(),
+    ]);
+    output.assert_success();
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let blake3 = blake3::hash(&std::fs::read(&emitter).unwrap())
+        .to_hex()
+        .to_string();
+    assert_eq!(report["stage"], "emitter");
+    assert_eq!(report["contract"], "0.1.0");
+    assert_eq!(report["blake3"], blake3.as_str());
+    assert_eq!(report["deterministic"], true);
+    assert!(report["files"].as_u64().unwrap() >= 5, "{report}");
+    assert!(
+        report["pin"].as_str().unwrap().contains(&blake3),
+        "{report}"
+    );
+
+    let docs = testutil::repo().join("plugins/dist/docs.wasm");
+    let output = project.run(&[
+        "plugin",
+        "check",
+        docs.to_str().unwrap(),
+        "--stage",
+        "emitter",
+    ]);
+    output.assert_failure();
+    assert!(
+        output.stderr.contains("cannot run as the emitter stage"),
+        "{}",
+        output.stderr
+    );
+    let hostile = testutil::repo().join("tests/fixtures/plugins/hostile.wasm");
+    let output = project.run(&["plugin", "check", hostile.to_str().unwrap()]);
+    output.assert_failure();
+    assert!(output.stderr.contains("trapped"), "{}", output.stderr);
+}
+
+/// `plugin new` starts a crate for each stage that `plugin build` turns into a component that
+/// passes `check`; a pinned emitter built this way renders a project's bindings. Needs the
+/// `wasm32-unknown-unknown` target.
+#[cfg(feature = "test-wasm-build")]
+#[test]
+fn a_new_plugin_builds_checks_and_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nmath = { stdlib = true }\n",
+    );
+    let pdk = testutil::repo().join("plugins/pdk");
+    // One target directory for the three keeps their shared dependencies built once.
+    let target = dir.path().join("target");
+    let env = [("CARGO_TARGET_DIR", target.to_str().unwrap())];
+    for stage in ["emitter", "typespecs", "docs"] {
+        let crate_dir = dir.path().join(format!("house-{stage}"));
+        let crate_dir = crate_dir.to_str().unwrap();
+        project
+            .run(&[
+                "plugin",
+                "new",
+                crate_dir,
+                "--stage",
+                stage,
+                "--pdk",
+                pdk.to_str().unwrap(),
+            ])
+            .assert_success();
+        let output = project.run_with(&["--format", "json", "plugin", "build", crate_dir], &env);
+        output.assert_success();
+        let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+        assert_eq!(report["stage"], stage, "{report}");
+        assert_eq!(report["deterministic"], true);
+    }
+
+    let component = dir.path().join("house-emitter/house-emitter.wasm");
+    std::fs::copy(&component, project.path("house.wasm")).unwrap();
+    let blake3 = blake3::hash(&std::fs::read(&component).unwrap())
+        .to_hex()
+        .to_string();
+    project.write(
+        "snakebridge.toml",
+        &format!(
+            "[python]\nexecutable = \"python3\"\n[libraries]\nmath = {{ stdlib = true }}\n\
+             [plugins]\nemitter = {{ path = \"house.wasm\", blake3 = \"{blake3}\" }}\n"
+        ),
+    );
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Math.sqrt(x)\nend\n",
+    );
+    if cfg!(feature = "test-python") {
+        project.run(&["generate"]).assert_success();
+        let listing = project.read("lib/snakebridge_generated/math_symbols.ex");
+        assert!(listing.contains("defmodule Math.Symbols do"), "{listing}");
+        assert!(listing.contains("\"math.sqrt\""), "{listing}");
+        if cfg!(feature = "test-elixir") {
+            testutil::assert_compiles_and_is_formatted(&[("math_symbols.ex".into(), listing)]);
         }
     }
 }
