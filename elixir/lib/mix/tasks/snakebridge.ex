@@ -31,7 +31,8 @@ for {command, shortdoc} <- [
       {"ledger", "Lists recorded dynamic calls"},
       {"promote", "Generates bindings for recorded dynamic calls"},
       {"doc", "Shows a generated symbol's documentation"},
-      {"doctor", "Reports the Python, libraries and plugins snakebridge finds"}
+      {"doctor", "Reports the Python, libraries and plugins snakebridge finds"},
+      {"plugin", "Starts, builds or checks a stage plugin of your own"}
     ] do
   module = Module.concat(Mix.Tasks.Snakebridge, Macro.camelize(command))
 
