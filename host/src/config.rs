@@ -88,6 +88,37 @@ pub struct Library {
     pub stdlib: bool,
     /// A directory of the project's own Python code to put on `sys.path`, relative to the root.
     pub path: Option<String>,
+    /// Symbols generated whether or not the source calls them.
+    pub include: Vec<Declared>,
+    /// Symbols never generated; a call to one is an error.
+    pub exclude: Vec<Declared>,
+}
+
+/// A symbol named in `include` or `exclude`, by its Python path inside the library, with the
+/// Elixir function it becomes and where the config names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declared {
+    /// `linalg.norm`, relative to the library.
+    pub python: String,
+    pub elixir_module: String,
+    pub elixir_name: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Declared {
+    /// The call an `include` entry stands for, placed at its line in `snakebridge.toml`.
+    pub fn call(&self) -> crate::model::Call {
+        crate::model::Call {
+            module: self.elixir_module.clone(),
+            function: self.elixir_name.clone(),
+            arity: 0,
+            file: FILE_NAME.to_string(),
+            line: self.line,
+            column: self.column,
+            kind: crate::model::CallKind::Include,
+        }
+    }
 }
 
 impl Library {
@@ -228,6 +259,10 @@ struct RawLibraryTable {
     module: Option<Spanned<String>>,
     path: Option<String>,
     package: Option<String>,
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
 }
 
 impl<'de> Deserialize<'de> for RawLibrary {
@@ -365,6 +400,8 @@ impl Config {
                     module: None,
                     path: None,
                     package: None,
+                    include: vec![],
+                    exclude: vec![],
                 },
                 RawLibrary::Table(table) => table,
             };
@@ -433,6 +470,42 @@ impl Config {
                     Some("set `module` on one of them".into()),
                 ));
             }
+            let declared = |entries: Vec<Spanned<String>>, key: &str| {
+                entries
+                    .into_iter()
+                    .map(|entry| {
+                        let span = entry.span();
+                        declare(text, &elixir_module, entry.into_inner(), span.clone()).ok_or_else(
+                            || {
+                                invalid(
+                                    format!("`{key}` entries of `{name}` are Python names inside it"),
+                                    span,
+                                    Some(
+                                        "write functions as `mean` or `linalg.norm`, classes as `Counter`, methods as `Counter.most_common`"
+                                            .into(),
+                                    ),
+                                )
+                            },
+                        )
+                    })
+                    .collect::<Result<Vec<Declared>, Error>>()
+            };
+            if let Some(both) = table
+                .include
+                .iter()
+                .find(|i| table.exclude.iter().any(|e| e.get_ref() == i.get_ref()))
+            {
+                return Err(invalid(
+                    format!(
+                        "`{}` of `{name}` is both included and excluded",
+                        both.get_ref()
+                    ),
+                    both.span(),
+                    Some("keep it in one of the two lists".into()),
+                ));
+            }
+            let include = declared(table.include, "include")?;
+            let exclude = declared(table.exclude, "exclude")?;
             libraries.insert(
                 name.clone(),
                 Library {
@@ -442,6 +515,8 @@ impl Config {
                     package: table.package,
                     stdlib: table.stdlib,
                     path: table.path,
+                    include,
+                    exclude,
                 },
             );
         }
@@ -567,6 +642,43 @@ fn invalid(
         span: span.into(),
         help,
     }
+}
+
+/// An `include` or `exclude` entry as the Elixir function it names: `linalg.norm` in `Numpy`
+/// is `Numpy.Linalg.norm`, a class `Counter` its constructor `Counter.new`.
+fn declare(
+    text: &str,
+    library_module: &str,
+    python: String,
+    span: std::ops::Range<usize>,
+) -> Option<Declared> {
+    let parts: Vec<&str> = python.split('.').collect();
+    if !parts.iter().all(|p| is_python_identifier(p)) {
+        return None;
+    }
+    let (last, path) = parts.split_last()?;
+    let mut elixir_module = library_module.to_string();
+    for part in path {
+        elixir_module.push('.');
+        elixir_module.push_str(&naming::camelize(part));
+    }
+    let elixir_name = if last.starts_with(|c: char| c.is_ascii_uppercase()) {
+        elixir_module.push('.');
+        elixir_module.push_str(&naming::camelize(last));
+        "new".to_string()
+    } else {
+        naming::elixir_function_name(last, crate::model::SymbolKind::Function)?
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    Some(Declared {
+        python,
+        elixir_module,
+        elixir_name,
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+    })
 }
 
 fn is_python_identifier(name: &str) -> bool {

@@ -17,6 +17,8 @@ pub enum CallKind {
     Import,
     Delegate,
     Apply,
+    /// Not a call: a library's `include` entry in `snakebridge.toml`.
+    Include,
 }
 
 /// One call site into a configured library.
@@ -37,8 +39,13 @@ impl Call {
         format!("{}:{}:{}", self.file, self.line, self.column)
     }
 
+    /// `Numpy.mean/2`; an `include` entry, which has no arity, is `Numpy.mean`.
     pub fn mfa(&self) -> String {
-        format!("{}.{}/{}", self.module, self.function, self.arity)
+        if self.kind == CallKind::Include {
+            format!("{}.{}", self.module, self.function)
+        } else {
+            format!("{}.{}/{}", self.module, self.function, self.arity)
+        }
     }
 }
 

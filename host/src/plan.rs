@@ -92,10 +92,34 @@ pub fn plan(
             .unwrap_or(&call.function)
             .to_string();
         let id = symbol_id(&call.module, &function);
+        if let Some(excluded) = library
+            .exclude
+            .iter()
+            .find(|e| e.elixir_module == call.module && e.elixir_name == function)
+        {
+            plan.problems.push(
+                Problem::new(
+                    "excluded",
+                    format!("`{id}` is called, but `{}` excludes `{}`", library.name, excluded.python),
+                )
+                .at(call)
+                .help(format!(
+                    "remove `{}` from `exclude` in snakebridge.toml (line {}), or call it dynamically: `SnakeBridge.call(\"{}\", \"{}\", args)`",
+                    excluded.python,
+                    excluded.line,
+                    library.name,
+                    excluded.python
+                )),
+            );
+            continue;
+        }
         let record = manifest.libraries.get(&library.name);
         if !refresh.contains(&library.name)
             && let Some(symbol) = record.and_then(|r| r.symbols.get(&id))
         {
+            if call.kind == CallKind::Include {
+                continue;
+            }
             match arity::widen(symbol.arity, call.arity) {
                 Some(range) if range == symbol.arity => {}
                 Some(_) => plan.widen.push((library.name.clone(), id, call.arity)),

@@ -44,6 +44,16 @@ impl Project {
         )?)
     }
 
+    /// The calls a run serves: the scan's, and one per `include` entry in the config, placed
+    /// at its line in `snakebridge.toml` (see [`crate::config::Declared::call`]).
+    pub fn calls(&self, scan: &scan::Scan) -> Vec<crate::model::Call> {
+        let mut calls = scan.calls.clone();
+        for library in self.config.libraries.values() {
+            calls.extend(library.include.iter().map(crate::config::Declared::call));
+        }
+        calls
+    }
+
     /// Scans the project's sources, with the content-hash cache.
     pub fn scan(&self) -> scan::Scan {
         let mut exclude = self.config.exclude.clone();

@@ -7,7 +7,7 @@ use crate::diagnostics::Problem;
 use crate::introspect::{
     FoundSymbol, ImportError, ModuleReply, Reply, Request, SymbolReply, SymbolRequest,
 };
-use crate::model::{Absent, LibraryRecord, Module, Signature, Symbol, SymbolKind};
+use crate::model::{Absent, CallKind, LibraryRecord, Module, Signature, Symbol, SymbolKind};
 use crate::naming;
 use crate::plan::Need;
 
@@ -356,7 +356,8 @@ fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
 /// Widens an open range to the arities called; a call no range can take is a problem.
 fn widen_to_calls(mut symbol: Symbol, need: &Need) -> Result<Symbol, Vec<Problem>> {
     let mut problems = Vec::new();
-    for call in &need.calls {
+    // An `include` entry asks for the symbol, at whatever arities it takes.
+    for call in need.calls.iter().filter(|c| c.kind != CallKind::Include) {
         match arity::widen(symbol.arity, call.arity) {
             Some(range) => symbol.arity = range,
             None => problems.push(

@@ -46,7 +46,7 @@ pub fn usage(manifest: &Manifest, calls: &[Call], ignore_tests: bool) -> Usage {
 
 pub fn run(project: &Project) -> Result<Usage, Error> {
     let manifest = manifest::load(&project.root)?;
-    Ok(usage(&manifest, &project.scan().calls, false))
+    Ok(usage(&manifest, &project.calls(&project.scan()), false))
 }
 
 pub fn report(project: &Project, usage: &Usage) {

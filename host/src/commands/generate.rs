@@ -106,15 +106,14 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
             .as_deref()
             .is_none_or(|only| only == library)
     };
-    let calls: Vec<Call> = scan
-        .calls
-        .iter()
+    let calls: Vec<Call> = project
+        .calls(&scan)
+        .into_iter()
         .filter(|call| {
             config
                 .library_for_module(&call.module)
                 .is_some_and(|l| in_scope(&l.name))
         })
-        .cloned()
         .collect();
     let refresh: BTreeSet<String> = if options.force {
         config

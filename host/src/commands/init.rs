@@ -35,6 +35,8 @@ timeout = 60
 # numpy = { version = "~> 2.0" }
 # statistics = { stdlib = true, module = "Stats" }   # choose the Elixir module name
 # mylib = { path = "priv/python" }                   # the project's own Python code
+# Generate symbols no source calls yet, or never generate some:
+# numpy = { version = "~> 2.0", include = ["std", "linalg.norm"], exclude = ["save"] }
 "#;
 
 const GITIGNORE: &[&str] = &[

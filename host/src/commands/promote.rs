@@ -117,6 +117,33 @@ pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<generat
     }
     let mut needs: BTreeMap<String, Vec<Need>> = BTreeMap::new();
     for l in chosen {
+        let excluded = project
+            .config
+            .libraries
+            .get(&l.entry.library)
+            .and_then(|library| {
+                library
+                    .exclude
+                    .iter()
+                    .find(|e| l.entry.python_path() == format!("{}.{}", library.name, e.python))
+            });
+        if let Some(excluded) = excluded {
+            problems.push(
+                Problem::new(
+                    "excluded",
+                    format!(
+                        "`{}` is excluded in snakebridge.toml",
+                        l.entry.python_path()
+                    ),
+                )
+                .symbol(l.entry.python_path())
+                .help(format!(
+                    "remove `{}` from `exclude` (line {}) to generate it",
+                    excluded.python, excluded.line
+                )),
+            );
+            continue;
+        }
         match elixir_target(project, &l.entry) {
             Some((module, function)) => {
                 let list = needs.entry(l.entry.library.clone()).or_default();

@@ -37,7 +37,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
     let _lock = project.lock_run()?;
     let mut manifest = manifest::load(&project.root)?;
     let old_lock = lock::load(&project.root)?;
-    let calls = project.scan().calls;
+    let calls = project.calls(&project.scan());
     let usage = analyze::usage(&manifest, &calls, options.ignore_tests);
     let in_scope = |library: &str| {
         options

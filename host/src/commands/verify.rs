@@ -65,9 +65,9 @@ pub fn run(project: &Project, emitter: Option<&str>) -> Result<Report, Error> {
     let mut report = Report::default();
 
     // Coverage: every call resolves to a manifest symbol whose range takes its arity.
-    let scan = project.scan();
-    report.calls = scan.calls.len();
-    let plan = plan::plan(config, &manifest, &scan.calls, &BTreeSet::new());
+    let calls = project.calls(&project.scan());
+    report.calls = calls.len();
+    let plan = plan::plan(config, &manifest, &calls, &BTreeSet::new());
     for need in plan.needs.values().flatten() {
         if need.only_imported() {
             // An imported name Python was never asked about may well be the project's own.
@@ -87,7 +87,7 @@ pub fn run(project: &Project, emitter: Option<&str>) -> Result<Report, Error> {
     }
     for (library, id, arity) in &plan.widen {
         let symbol = &manifest.libraries[library].symbols[id];
-        let call = scan.calls.iter().find(|c| {
+        let call = calls.iter().find(|c| {
             c.arity == *arity
                 && crate::model::symbol_id(&c.module, c.function.trim_end_matches('!')) == *id
         });

@@ -17,7 +17,7 @@ fn a_typo_in_a_key_names_the_line_and_the_fix() {
     insta::assert_snapshot!(output.stderr, @r#"
     snakebridge::config::invalid
 
-      × invalid `snakebridge.toml` at line 3: unknown field `versoin`, expected one of `version`, `stdlib`, `module`, `path`, `package`
+      × invalid `snakebridge.toml` at line 3: unknown field `versoin`, expected one of `version`, `stdlib`, `module`, `path`, `package`, `include`, `exclude`
        ╭─[snakebridge.toml:3:11]
      2 │ math = { stdlib = true }
      3 │ numpy = { versoin = "~> 2.0" }
@@ -63,6 +63,16 @@ fn bad_values_name_their_line() {
             "unknown emitter plugin `fancy`",
         ),
         ("[libraries]\nnumpy = 3\n", 2, "a version requirement"),
+        (
+            "[libraries]\nnumpy = { include = [\"mean\",\n  \"linalg..norm\"] }\n",
+            3,
+            "`include` entries of `numpy` are Python names inside it",
+        ),
+        (
+            "[libraries]\nnumpy = { include = [\"save\"], exclude = [\"save\"] }\n",
+            2,
+            "`save` of `numpy` is both included and excluded",
+        ),
     ] {
         let output = TestProject::new(config).run(&["scan"]);
         output.assert_failure();

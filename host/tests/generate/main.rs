@@ -639,3 +639,87 @@ fn dump_ir_writes_each_stage_input_and_output() {
         assert!(!after.contains(&root), "{path}");
     }
 }
+
+/// `include` generates symbols no source calls, located at their line in the config; `exclude`
+/// makes a call an error at the call; both survive `verify`, `analyze` and `prune`.
+#[test]
+fn include_and_exclude_lists() {
+    let config = |include: &str| {
+        format!(
+            "[python]\nexecutable = \"python3\"\n[libraries]\n\
+             math = {{ stdlib = true, include = [{include}], exclude = [\"floor\"] }}\n\
+             collections = {{ stdlib = true, include = [\"OrderedDict.popitem\"] }}\n"
+        )
+    };
+    let project = TestProject::new(&config("\"sqrt\""));
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Math.cos(x)\nend\n",
+    );
+    project.run(&["generate"]).assert_success();
+    let math = project.read("lib/snakebridge_generated/math.ex");
+    assert!(math.contains("  def sqrt(x) do"), "{math}");
+    assert!(math.contains("  def cos(x) do"), "{math}");
+    let collections = project.read("lib/snakebridge_generated/collections.ex");
+    assert!(
+        collections.contains("defmodule Collections.OrderedDict do"),
+        "{collections}"
+    );
+    assert!(collections.contains("  def popitem(ref"), "{collections}");
+    project.run(&["verify"]).assert_success();
+
+    let output = project.run(&["--format", "json", "analyze"]);
+    output.assert_success();
+    let usage: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let sqrt = &usage["libraries"]["math"]["used"]["Math.sqrt"][0];
+    assert_eq!(sqrt["file"], "snakebridge.toml");
+    assert_eq!(sqrt["line"], 4);
+    let output = project.run(&["prune", "--dry-run"]);
+    output.assert_success();
+    assert!(!output.stdout.contains("Math.sqrt"), "{}", output.stdout);
+
+    // An entry Python lacks is reported at its place in the config.
+    project.write("snakebridge.toml", &config("\"sqrt\", \"sqrtt\""));
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output
+            .stderr
+            .contains("snakebridge.toml:4:44: `Math.sqrtt` is not in `math`"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("did you mean `Math.sqrt`"),
+        "{}",
+        output.stderr
+    );
+
+    // A new entry is drift until generated.
+    project.write("snakebridge.toml", &config("\"sqrt\", \"hypot\""));
+    let output = project.run(&["verify"]);
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("snakebridge.toml:4:44: `Math.hypot` has no generated wrapper"),
+        "{}",
+        output.stdout
+    );
+
+    // Calling an excluded symbol is an error at the call.
+    project.write("snakebridge.toml", &config("\"sqrt\""));
+    project.write(
+        "lib/b.ex",
+        "defmodule B do\n  def g(x), do: Math.floor(x)\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output
+            .stderr
+            .contains("lib/b.ex:2:22: `Math.floor` is called, but `math` excludes `floor`"),
+        "{}",
+        output.stderr
+    );
+}

@@ -295,6 +295,25 @@ fn ledger_and_promote_round_trip() {
         unknown.stderr
     );
 
+    // An excluded symbol is not promoted.
+    project.write(
+        "snakebridge.toml",
+        &CONFIG.replace(
+            "numpy = \"~> 2.0\"",
+            "numpy = { version = \"~> 2.0\", exclude = [\"fft.fft\"] }",
+        ),
+    );
+    let excluded = project.run(&["promote", "--all"]);
+    excluded.assert_failure();
+    assert!(
+        excluded
+            .stderr
+            .contains("`numpy.fft.fft` is excluded in snakebridge.toml"),
+        "{}",
+        excluded.stderr
+    );
+    project.write("snakebridge.toml", CONFIG);
+
     project.run(&["promote", "--all"]).assert_success();
     let manifest = project.read(".snakebridge/manifest.json");
     assert!(
