@@ -129,8 +129,8 @@ pub enum PluginCommand {
         dir: PathBuf,
         #[arg(long, value_enum)]
         stage: StageArg,
-        /// Where snakebridge-pdk is (`plugins/pdk` in snakebridge's repository); without it the
-        /// crate depends on the published version.
+        /// Where snakebridge-pdk is (`plugins/pdk` in snakebridge's repository); by default the
+        /// one this binary was built beside, if it is still there, else the published crate.
         #[arg(long, value_name = "PATH")]
         pdk: Option<PathBuf>,
     },

@@ -33,7 +33,8 @@ fn source_template(stage: Stage) -> &'static str {
 }
 
 /// Writes a plugin crate for `stage` into `dir`, which must not exist or be empty. `pdk` is
-/// a path to `snakebridge-pdk`; without it the crate asks crates.io for it.
+/// a path to `snakebridge-pdk`; without it, the PDK of the source tree this binary was built
+/// from when that is still on disk, else the published crate.
 pub fn new(dir: &Path, stage: Stage, pdk: Option<&Path>) -> Result<Vec<PathBuf>, Error> {
     let name = dir
         .file_name()
@@ -50,9 +51,16 @@ pub fn new(dir: &Path, stage: Stage, pdk: Option<&Path>) -> Result<Vec<PathBuf>,
             reason: "it exists and is not empty".into(),
         });
     }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/pdk");
+    let pdk = pdk.or_else(|| {
+        built_from
+            .join("Cargo.toml")
+            .exists()
+            .then_some(built_from.as_path())
+    });
     let pdk = match pdk {
         Some(path) => {
-            let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            let path = fs_err::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
             format!("path = {}", toml_string(&path.display().to_string()))
         }
         None => format!("version = \"{}\"", env!("CARGO_PKG_VERSION")),
