@@ -206,7 +206,12 @@ pub fn check(root: &Path, path: &Path, stage: Option<Stage>) -> Result<Checked, 
     }
     // Relative plugin paths resolve against the root; `path` is already usable as given.
     let pipeline = Pipeline::load(host()?, &plugins, Path::new(""))?;
-    let contract = pipeline.plugins()[stage_index(stage)].contract.clone();
+    let contract = pipeline
+        .plugins()
+        .into_iter()
+        .find(|plugin| plugin.stage == stage)
+        .map(|plugin| plugin.contract.clone())
+        .unwrap_or_default();
 
     let (manifest, sample) = match manifest::load(root)? {
         found if !found.libraries.is_empty() => (found, "this project's manifest"),
@@ -238,15 +243,6 @@ pub fn check(root: &Path, path: &Path, stage: Option<Stage>) -> Result<Checked, 
         symbols: manifest.libraries.values().map(|r| r.symbols.len()).sum(),
         files: first.len(),
     })
-}
-
-fn stage_index(stage: Stage) -> usize {
-    // `Pipeline::plugins` lists typespecs, docs, emitter.
-    match stage {
-        Stage::Typespecs => 0,
-        Stage::Docs => 1,
-        Stage::Emitter => 2,
-    }
 }
 
 /// The stage whose interface the component exports.
