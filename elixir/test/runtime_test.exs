@@ -24,7 +24,11 @@ defmodule SnakeBridge.RuntimeTest do
             %{key: "atom keys"},
             MapSet.new([1, 2, 3]),
             <<0, 255, 1>>,
-            %SnakeBridge.Complex{real: 1.5, imag: -2.0}
+            %SnakeBridge.Complex{real: 1.5, imag: -2.0},
+            ~D[2026-11-28],
+            ~T[23:59:01],
+            ~N[2026-11-28 05:19:10.000250],
+            ~U[2026-11-28 05:19:10Z]
           ] do
         assert fixture("identity", [value]) == {:ok, value}, inspect(value)
       end
@@ -38,7 +42,9 @@ defmodule SnakeBridge.RuntimeTest do
             {SnakeBridge.Bytes.new("text"), "bytes"},
             {"text", "str"},
             {[1], "list"},
-            {%{"a" => 1}, "dict"}
+            {%{"a" => 1}, "dict"},
+            {~D[2026-11-28], "date"},
+            {~N[2026-11-28 05:19:10], "datetime"}
           ] do
         assert fixture("describe", [value]) == {:ok, type}
       end
@@ -64,8 +70,18 @@ defmodule SnakeBridge.RuntimeTest do
 
       assert message =~ "cannot be sent to Python"
 
-      assert {:error, %Error{message: message}} = fixture("identity", [~D[2026-01-01]])
-      assert message =~ "%Date{} cannot be sent to Python"
+      assert {:error, %Error{message: message}} = fixture("identity", [1..2])
+      assert message =~ "%Range{} cannot be sent to Python"
+    end
+
+    test "an aware datetime comes back as the same instant in UTC" do
+      paris =
+        DateTime.from_naive!(~N[2026-11-28 06:19:10], "Etc/UTC")
+        |> Map.merge(%{time_zone: "Europe/Paris", zone_abbr: "CET", utc_offset: 3600})
+
+      assert {:ok, utc} = fixture("identity", [paris])
+      assert utc == ~U[2026-11-28 05:19:10Z]
+      assert DateTime.compare(utc, paris) == :eq
     end
 
     test "keyword options are Python keyword arguments" do

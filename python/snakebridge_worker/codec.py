@@ -15,8 +15,16 @@ tag                fields                                       Python value
 ``int``            ``value`` (decimal text)                     ``int`` beyond 64 bits
 ``special_float``  ``value``: infinity, neg_infinity, nan       ``float``
 ``complex``        ``real``, ``imag``                           ``complex``
+``date``           ``year``, ``month``, ``day``                 ``datetime.date``
+``time``           ``hour``, ``minute``, ``second``,            ``datetime.time`` (naive)
+                   ``microsecond``
+``datetime``       the fields of both, and ``utc_offset``       ``datetime.datetime``
+                   (seconds) when it is aware
 ``ref``            ``id``, ``session_id``, ``type_name``, ...   the object it names
 =================  ===========================================  ==========================
+
+An aware ``datetime`` is sent in UTC (Elixir's ``DateTime`` needs a time-zone database for
+other zones); one from Elixir keeps its offset as a fixed ``timezone``.
 
 Results are encoded by mode: ``auto`` sends what has a value representation by value and
 turns any other object into a reference, container by container, so a list of arrays is a
@@ -25,6 +33,7 @@ also converts array-likes with ``tolist()``; ``ref`` returns a reference to the 
 """
 
 import base64
+import datetime
 import math
 
 SCHEMA = 1
@@ -80,9 +89,26 @@ def decode(value, resolve_ref):
         return {"infinity": math.inf, "neg_infinity": -math.inf, "nan": math.nan}[value["value"]]
     if tag == "complex":
         return complex(value["real"], value["imag"])
+    if tag == "date":
+        return datetime.date(value["year"], value["month"], value["day"])
+    if tag == "time":
+        return datetime.time(*_clock(value))
+    if tag == "datetime":
+        zone = None
+        if "utc_offset" in value:
+            zone = datetime.timezone(datetime.timedelta(seconds=value["utc_offset"]))
+        return datetime.datetime(value["year"], value["month"], value["day"], *_clock(value), tzinfo=zone)
     if tag == "ref":
         return resolve_ref(value)
     raise DecodeError("unknown tagged value {!r}".format(tag))
+
+
+def _clock(value):
+    return value["hour"], value["minute"], value["second"], value["microsecond"]
+
+
+def _clock_fields(value):
+    return dict(hour=value.hour, minute=value.minute, second=value.second, microsecond=value.microsecond)
 
 
 def _key(value):
@@ -142,6 +168,17 @@ class Encoder:
             return tagged("set", elements=[self._encode(item) for item in value])
         if isinstance(value, complex):
             return tagged("complex", real=value.real, imag=value.imag)
+        # datetime before date: a datetime is a date in Python.
+        if isinstance(value, datetime.datetime):
+            fields = dict(year=value.year, month=value.month, day=value.day)
+            if value.utcoffset() is not None:
+                value = value.astimezone(datetime.timezone.utc)
+                fields = dict(year=value.year, month=value.month, day=value.day, utc_offset=0)
+            return tagged("datetime", **fields, **_clock_fields(value))
+        if isinstance(value, datetime.date):
+            return tagged("date", year=value.year, month=value.month, day=value.day)
+        if isinstance(value, datetime.time) and value.utcoffset() is None:
+            return tagged("time", **_clock_fields(value))
         scalar = _numpy_scalar(value)
         if scalar is not None:
             return self._encode(scalar)

@@ -1,5 +1,6 @@
 """The worker's payload contract, on the dispatcher itself: `python3 -m unittest discover -s python/tests`."""
 
+import datetime
 import json
 import math
 import os
@@ -34,6 +35,19 @@ class Codec(unittest.TestCase):
                       {1, 2}, frozenset({"x"}), {(1, 2): "pair", 3: None}, complex(1, -1), Atom("ok")]:
             self.assertEqual(self.round_trip(value), value)
             self.assertIs(type(self.round_trip(value)), type(value))
+
+    def test_dates_and_times(self):
+        naive = datetime.datetime(2026, 11, 28, 5, 19, 10, 250)
+        for value in [datetime.date(2026, 11, 28), datetime.time(23, 59, 1, 7), naive]:
+            self.assertEqual(self.round_trip(value), value)
+            self.assertIs(type(self.round_trip(value)), type(value))
+        # Aware datetimes travel in UTC: the same instant.
+        paris = datetime.timezone(datetime.timedelta(hours=1))
+        aware = datetime.datetime(2026, 11, 28, 6, 0, tzinfo=paris)
+        back = self.round_trip(aware)
+        self.assertEqual(back, aware)
+        self.assertEqual(back.utcoffset(), datetime.timedelta(0))
+        self.assertEqual((back.hour, back.day), (5, 28))
 
     def test_special_floats(self):
         self.assertEqual(self.round_trip(math.inf), math.inf)

@@ -14,6 +14,9 @@
 //! | other maps | `dict` | `dict` |
 //! | `MapSet` | `set` (`frozenset` comes back as a `MapSet` too) | `set` |
 //! | `%SnakeBridge.Complex{}` | `complex` | `complex` |
+//! | `Date`, `Time` | `date`, `time` | `datetime.date`, `datetime.time` |
+//! | `NaiveDateTime` | `datetime` | a naive `datetime.datetime` |
+//! | `DateTime` | `datetime` with `utc_offset` | an aware `datetime.datetime` (which comes back in UTC) |
 //! | `%SnakeBridge.Ref{}` | `ref` | the object |
 //!
 //! Pids, ports, references, functions, improper lists, bitstrings and other structs cannot
@@ -198,6 +201,9 @@ fn struct_to_json(module: &str, map: &Map) -> Result<Value, TermError> {
                 _ => error("%SnakeBridge.Complex{} needs numbers `real` and `imag`".into()),
             }
         }
+        "Elixir.Date" | "Elixir.Time" | "Elixir.NaiveDateTime" | "Elixir.DateTime" => {
+            calendar_to_json(module, map)
+        }
         "Elixir.MapSet" => match field(map, "map") {
             Some(Term::Map(members)) => {
                 let elements = members
@@ -217,6 +223,106 @@ fn struct_to_json(module: &str, map: &Map) -> Result<Value, TermError> {
             other.strip_prefix("Elixir.").unwrap_or(other)
         )),
     }
+}
+
+/// Elixir's calendar structs (ISO calendar only) as the `date`, `time` and `datetime` tags.
+fn calendar_to_json(module: &str, map: &Map) -> Result<Value, TermError> {
+    let name = module.strip_prefix("Elixir.").unwrap_or(module);
+    let malformed = || TermError(format!("a %{name}{{}} this runtime cannot read"));
+    if !matches!(field(map, "calendar"), Some(Term::Atom(a)) if a.name == "Elixir.Calendar.ISO") {
+        return error(format!(
+            "a %{name}{{}} in a calendar other than Calendar.ISO cannot be sent to Python"
+        ));
+    }
+    let int = |key: &str| match field(map, key) {
+        Some(Term::FixInteger(i)) => Ok(json!(i.value)),
+        _ => Err(malformed()),
+    };
+    let mut fields = Object::new();
+    let mut put = |keys: &[&str]| -> Result<(), TermError> {
+        for key in keys {
+            fields.insert((*key).to_string(), int(key)?);
+        }
+        Ok(())
+    };
+    if module != "Elixir.Time" {
+        put(&["year", "month", "day"])?;
+    }
+    if module != "Elixir.Date" {
+        put(&["hour", "minute", "second"])?;
+        let microsecond = match field(map, "microsecond") {
+            Some(Term::Tuple(t)) => match t.elements.as_slice() {
+                [Term::FixInteger(us), _] => us.value,
+                _ => return Err(malformed()),
+            },
+            _ => return Err(malformed()),
+        };
+        fields.insert("microsecond".into(), json!(microsecond));
+    }
+    if module == "Elixir.DateTime" {
+        let offset = |key: &str| match field(map, key) {
+            Some(Term::FixInteger(i)) => Ok(i.value),
+            _ => Err(malformed()),
+        };
+        fields.insert(
+            "utc_offset".into(),
+            json!(offset("utc_offset")? + offset("std_offset")?),
+        );
+    }
+    let tag = match module {
+        "Elixir.Date" => "date",
+        "Elixir.Time" => "time",
+        _ => "datetime",
+    };
+    Ok(tagged(tag, fields))
+}
+
+/// The `date`, `time` and `datetime` tags as Elixir's calendar structs.
+fn calendar_term(tag: &str, object: &Object<String, Value>) -> Result<Term, TermError> {
+    let int = |key: &str| -> Result<i64, TermError> {
+        object
+            .get(key)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| TermError(format!("tagged `{tag}`: `{key}` is not an integer")))
+    };
+    let mut fields = vec![("calendar", atom("Elixir.Calendar.ISO"))];
+    if tag != "time" {
+        for key in ["year", "month", "day"] {
+            fields.push((key, integer(int(key)?)));
+        }
+    }
+    if tag != "date" {
+        for key in ["hour", "minute", "second"] {
+            fields.push((key, integer(int(key)?)));
+        }
+        // Whole seconds read as Elixir writes them (`~T[10:00:00]`); else Python's precision.
+        let microsecond = int("microsecond")?;
+        let precision = if microsecond == 0 { 0 } else { 6 };
+        fields.push((
+            "microsecond",
+            tuple(vec![integer(microsecond), integer(precision)]),
+        ));
+    }
+    let module = match (tag, object.get("utc_offset")) {
+        ("date", _) => "Elixir.Date",
+        ("time", _) => "Elixir.Time",
+        (_, None) => "Elixir.NaiveDateTime",
+        (_, Some(offset)) if offset.as_i64() == Some(0) => {
+            fields.extend([
+                ("time_zone", binary("Etc/UTC")),
+                ("zone_abbr", binary("UTC")),
+                ("utc_offset", integer(0)),
+                ("std_offset", integer(0)),
+            ]);
+            "Elixir.DateTime"
+        }
+        (_, Some(offset)) => {
+            return error(format!(
+                "tagged `datetime` with a UTC offset of {offset} s: Elixir's DateTime needs it in UTC"
+            ));
+        }
+    };
+    Ok(struct_term(module, fields))
 }
 
 /// A worker's JSON as an Elixir term.
@@ -345,6 +451,7 @@ fn tagged_term(
                 vec![("real", part("real")?), ("imag", part("imag")?)],
             )
         }
+        "date" | "time" | "datetime" => calendar_term(tag, object)?,
         "ref" => {
             let reference = Ref::from_value(&Value::Object(object.clone()))
                 .ok_or_else(|| TermError("tagged `ref` without an id".into()))?;
@@ -402,10 +509,75 @@ mod tests {
     fn what_cannot_cross_is_named() {
         let pid = Term::Pid(eetf::Pid::new("node@host", 1, 2, 3));
         assert!(to_json(&pid).unwrap_err().0.contains("cannot be sent"));
-        let date = struct_term("Elixir.Date", vec![("year", integer(2026))]);
+        let range = struct_term("Elixir.Range", vec![("first", integer(1))]);
         assert_eq!(
-            to_json(&date).unwrap_err().0,
-            "%Date{} cannot be sent to Python; convert it to a map, string or list first"
+            to_json(&range).unwrap_err().0,
+            "%Range{} cannot be sent to Python; convert it to a map, string or list first"
+        );
+        let hebrew = struct_term("Elixir.Date", vec![("calendar", atom("Elixir.Hebrew"))]);
+        assert!(to_json(&hebrew).unwrap_err().0.contains("Calendar.ISO"));
+    }
+
+    #[test]
+    fn calendar_values_survive_the_trip() {
+        let iso = || ("calendar", atom("Elixir.Calendar.ISO"));
+        let day = |y, m, d| {
+            [
+                ("year", integer(y)),
+                ("month", integer(m)),
+                ("day", integer(d)),
+            ]
+        };
+        let clock = |h, m, s, us: i64, p| {
+            [
+                ("hour", integer(h)),
+                ("minute", integer(m)),
+                ("second", integer(s)),
+                ("microsecond", tuple(vec![integer(us), integer(p)])),
+            ]
+        };
+        let date = struct_term(
+            "Elixir.Date",
+            [vec![iso()], day(2026, 11, 28).to_vec()].concat(),
+        );
+        let time = struct_term(
+            "Elixir.Time",
+            [vec![iso()], clock(23, 59, 1, 7, 6).to_vec()].concat(),
+        );
+        let naive = struct_term(
+            "Elixir.NaiveDateTime",
+            [
+                vec![iso()],
+                day(2026, 11, 28).to_vec(),
+                clock(5, 19, 0, 0, 0).to_vec(),
+            ]
+            .concat(),
+        );
+        let utc = struct_term(
+            "Elixir.DateTime",
+            [
+                vec![iso()],
+                day(2026, 11, 28).to_vec(),
+                clock(5, 19, 0, 250, 6).to_vec(),
+                vec![
+                    ("time_zone", binary("Etc/UTC")),
+                    ("zone_abbr", binary("UTC")),
+                    ("utc_offset", integer(0)),
+                    ("std_offset", integer(0)),
+                ],
+            ]
+            .concat(),
+        );
+        for term in [date, time, naive, utc] {
+            assert_eq!(round_trip(term.clone()), term);
+        }
+        let offset = json!({"__type__": "datetime", "__schema__": 1, "year": 2026, "month": 1,
+            "day": 1, "hour": 0, "minute": 0, "second": 0, "microsecond": 0, "utc_offset": 3600});
+        assert!(
+            from_json(&offset)
+                .unwrap_err()
+                .0
+                .contains("needs it in UTC")
         );
     }
 
