@@ -139,7 +139,15 @@ pub fn merge(
                         .push(format!("{}/{}", need.id(), need.calls[0].arity));
                     continue;
                 }
-                let help = if suggestions.is_empty() {
+                let class_entry = first_call.is_some_and(|c| c.kind == CallKind::Include)
+                    && need.function == "new";
+                let help = if class_entry {
+                    // `include` reads a capitalised name as a class.
+                    let name = missing.rsplit('.').next().unwrap_or(missing);
+                    format!(
+                        "Python has no class `{missing}`; a function whose name starts with a capital is included by its Elixir name: `py_{name}`"
+                    )
+                } else if suggestions.is_empty() {
                     format!("Python has no `{missing}`; check the spelling and the library version")
                 } else {
                     let names: Vec<String> = suggestions

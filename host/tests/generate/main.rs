@@ -723,3 +723,29 @@ fn include_and_exclude_lists() {
         output.stderr
     );
 }
+
+/// `include` reads a capitalised name as a class; the error says how to name a capitalised
+/// function instead, and that spelling works.
+#[test]
+fn include_tells_a_capitalised_function_from_a_class() {
+    let config = |entry: &str| {
+        format!(
+            "[python]\nexecutable = \"python3\"\n[libraries]\ncaps = {{ path = \"py\", include = [\"{entry}\"] }}\n"
+        )
+    };
+    let project = TestProject::new(&config("Shout"));
+    project.write("py/caps.py", "def Shout(text):\n    return text.upper()\n");
+    project.write("lib/a.ex", "defmodule A do\nend\n");
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output.stderr.contains("Python has no class `caps.Shout`")
+            && output.stderr.contains("by its Elixir name: `py_Shout`"),
+        "{}",
+        output.stderr
+    );
+    project.write("snakebridge.toml", &config("py_Shout"));
+    project.run(&["generate"]).assert_success();
+    let caps = project.read("lib/snakebridge_generated/caps.ex");
+    assert!(caps.contains("  def py_Shout(text) do"), "{caps}");
+}

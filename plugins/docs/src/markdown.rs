@@ -342,7 +342,9 @@ fn definition(lines: &[&str]) -> Option<((String, String), usize)> {
     let term = lines.first()?;
     let indent = term.len() - term.trim_start().len();
     let name = term.trim();
+    // A name, `*args` included; `**Usage**` is emphasis, not a term.
     let is_name = !name.is_empty()
+        && !name.ends_with('*')
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || "_.*,()[]".contains(c));
@@ -660,8 +662,8 @@ mod tests {
             ),
             (
                 "definition lists become items",
-                "Subpackages\n-----------\nlib\n    Basic functions\n    and more.\nfft\n    FFT.\n\nProvides\n  1. Arrays\n\nA sentence\n    indented.\n",
-                "## Subpackages\n\n  * `lib` - Basic functions and more.\n  * `fft` - FFT.\n\nProvides\n  1. Arrays\n\nA sentence\n    indented.",
+                "Subpackages\n-----------\nlib\n    Basic functions\n    and more.\nfft\n    FFT.\n\nProvides\n  1. Arrays\n\n**Usage**\n    Emphasis.\n\nA sentence\n    indented.\n",
+                "## Subpackages\n\n  * `lib` - Basic functions and more.\n  * `fft` - FFT.\n\nProvides\n  1. Arrays\n\n**Usage**\n    Emphasis.\n\nA sentence\n    indented.",
             ),
             (
                 "rest titles become headings ranked by first use",
