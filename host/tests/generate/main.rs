@@ -749,3 +749,39 @@ fn include_tells_a_capitalised_function_from_a_class() {
     let caps = project.read("lib/snakebridge_generated/caps.ex");
     assert!(caps.contains("  def py_Shout(text) do"), "{caps}");
 }
+
+/// Hundreds of real numpy and sympy functions at once, whatever their docstrings and
+/// signatures hold, give bindings that `mix format` leaves alone and that compile.
+#[test]
+fn hundreds_of_real_functions_compile_and_are_formatted() {
+    let listing = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import inspect, json, numpy, sympy\n\
+             def names(m):\n    \
+                 return [n for n in sorted(getattr(m, '__all__', dir(m))) if n[0].islower()\n            \
+                         and callable(getattr(m, n, None)) and not inspect.isclass(getattr(m, n))][:150]\n\
+             print(json.dumps(names(numpy)), json.dumps(names(sympy)), sep='\\n')",
+        ])
+        .output()
+        .unwrap();
+    assert!(listing.status.success());
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let (numpy, sympy) = listing.trim().split_once('\n').unwrap();
+    let project = TestProject::new(&format!(
+        "[python]\nexecutable = \"python3\"\n[libraries]\n\
+         numpy = {{ version = \"~> 2.0\", include = {numpy} }}\n\
+         sympy = {{ include = {sympy} }}\n"
+    ));
+    project.write("lib/a.ex", "defmodule A do\nend\n");
+    project.run(&["generate"]).assert_success();
+    let files = project.generated();
+    assert!(
+        files.iter().all(|(_, code)| code.len() > 500_000),
+        "{}",
+        files.len()
+    );
+    if cfg!(feature = "test-elixir") {
+        testutil::assert_compiles_and_is_formatted(&files);
+    }
+}
