@@ -115,7 +115,11 @@ fn google_title(line: &str) -> Option<&'static str> {
 }
 
 pub(crate) fn parse(text: &str) -> Docstring {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let text: std::borrow::Cow<'_, str> = if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        text.into()
+    };
     let (summary, body) = split_summary(&text);
     let mut doc = match detect(&text) {
         Style::Numpydoc => numpydoc(body),
@@ -210,20 +214,28 @@ fn sections<'a>(
     out
 }
 
-fn dedent(lines: &[&str]) -> String {
+/// The lines without their common indentation, trailing spaces or blank lines at either end.
+pub(crate) fn dedent(lines: &[&str]) -> String {
     let min = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
         .map(|l| indent_of(l))
         .min()
         .unwrap_or(0);
-    lines
-        .iter()
-        .map(|l| l.get(min..).unwrap_or("").trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim_matches('\n')
-        .to_string()
+    let first = lines.iter().position(|l| !l.trim().is_empty());
+    let last = lines.iter().rposition(|l| !l.trim().is_empty());
+    let (Some(first), Some(last)) = (first, last) else {
+        return String::new();
+    };
+    let kept = &lines[first..=last];
+    let mut out = String::with_capacity(kept.iter().map(|l| l.len() + 1).sum());
+    for (i, line) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(line.get(min..).unwrap_or("").trim_end());
+    }
+    out
 }
 
 /// `name : type` headed items with indented descriptions (numpydoc).

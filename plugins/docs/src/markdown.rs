@@ -3,10 +3,11 @@
 //! code, and references to other generated functions become Elixir references ExDoc links.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use snakebridge_pdk::docs::{Param, ParamKind, Symbol, SymbolKind};
 
-use crate::docstring::{Docstring, Item, parse};
+use crate::docstring::{Docstring, Item, dedent, parse};
 
 /// Python names → the Elixir function ExDoc links: `numpy.std` and `std` → `Numpy.std/1`.
 pub(crate) type Refs = BTreeMap<String, String>;
@@ -83,11 +84,11 @@ pub(crate) fn inline(line: &str, refs: &Refs) -> String {
                 .map_or(target, |(_, t)| t.trim_end_matches('>'))
                 .trim();
             let shown = match resolve(refs, name).filter(|_| role != "math") {
-                Some(elixir) => elixir.clone(),
-                None => name.trim_start_matches(['~', '!']).to_string(),
+                Some(elixir) => elixir.as_str(),
+                None => name.trim_start_matches(['~', '!']),
             };
             out.push('`');
-            out.push_str(&shown);
+            out.push_str(shown);
             out.push('`');
             rest = &role_text[role_end + 2 + close + 1..];
             continue;
@@ -96,7 +97,7 @@ pub(crate) fn inline(line: &str, refs: &Refs) -> String {
             && let Some(end) = after.find("`_")
             && let Some((text, url)) = after[..end].rsplit_once('<')
         {
-            out.push_str(&format!("[{}]({})", text.trim(), url.trim_end_matches('>')));
+            let _ = write!(out, "[{}]({})", text.trim(), url.trim_end_matches('>'));
             rest = &after[end + 2..];
             continue;
         }
@@ -108,10 +109,9 @@ pub(crate) fn inline(line: &str, refs: &Refs) -> String {
         {
             let name = &after[..end];
             let shown = resolve(refs, name)
-                .cloned()
-                .unwrap_or_else(|| name.trim_start_matches(['~', '!']).to_string());
+                .map_or_else(|| name.trim_start_matches(['~', '!']), String::as_str);
             out.push('`');
-            out.push_str(&shown);
+            out.push_str(shown);
             out.push('`');
             rest = &after[end + 1..];
             continue;
@@ -157,7 +157,9 @@ pub(crate) fn blocks(text: &str, refs: &Refs) -> String {
         }
         let starts_paragraph = i == 0 || lines[i - 1].trim().is_empty() || after_block(&out);
         if starts_paragraph && let Some((item, taken)) = definition(&lines[i..]) {
-            out.push(item_line(&item.0, true, "", &item.1, refs));
+            let mut line = String::new();
+            push_item(&mut line, &item.0, true, "", &item.1, refs);
+            out.push(line);
             i += taken;
             continue;
         }
@@ -222,6 +224,14 @@ pub(crate) fn blocks(text: &str, refs: &Refs) -> String {
                 }
                 _ => out.push(inline(&body, refs)),
             }
+            continue;
+        }
+        if starts_paragraph && let Some(taken) = quoted_prose(&lines[i..]) {
+            // reST indents a block quote; Markdown would make it code. Keep it as prose.
+            for quoted in &lines[i..i + taken] {
+                out.push(inline(quoted.trim_start(), refs));
+            }
+            i += taken;
             continue;
         }
         out.push(inline(line, refs));
@@ -328,6 +338,25 @@ fn table_border(line: &str) -> Option<Vec<(usize, usize)>> {
     (columns.len() >= 2).then_some(columns)
 }
 
+/// How many lines an indented paragraph of prose at the start of `lines` takes: four or
+/// more spaces deep (code, to Markdown), opening with a sentence rather than code.
+fn quoted_prose(lines: &[&str]) -> Option<usize> {
+    let deep = |line: &str| !line.trim().is_empty() && line.len() - line.trim_start().len() >= 4;
+    let first = lines.first().filter(|line| deep(line))?.trim_start();
+    // Mostly plain words: a sentence, not `x = f(y)`.
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let plain = words
+        .iter()
+        .filter(|w| {
+            w.trim_end_matches([',', '.', ';', ':'])
+                .chars()
+                .all(char::is_alphabetic)
+        })
+        .count();
+    let prose = words.len() >= 3 && plain * 3 >= words.len() * 2;
+    prose.then(|| lines.iter().take_while(|line| deep(line)).count())
+}
+
 /// Whether the last line written ends a block a term may follow: a heading, a blank line, or
 /// a definition-list item (the next term continues the list).
 fn after_block(out: &[String]) -> bool {
@@ -373,39 +402,48 @@ fn adornment(line: &str) -> Option<char> {
         .then_some(first)
 }
 
-fn dedent(lines: &[&str]) -> String {
-    let min = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    lines
-        .iter()
-        .map(|l| l.get(min..).unwrap_or("").trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim_matches('\n')
-        .to_string()
-}
-
 /// Markdown for a module or class docstring.
 pub(crate) fn module(doc: &str, fallback: &str, refs: &Refs) -> String {
     let parsed = parse(doc);
-    let mut out = Vec::new();
-    out.push(if parsed.summary.is_empty() {
-        fallback.to_string()
+    let mut out = Blocks::default();
+    if parsed.summary.is_empty() {
+        out.block().push_str(fallback);
     } else {
-        inline(&parsed.summary, refs)
-    });
+        out.block().push_str(&inline(&parsed.summary, refs));
+    }
     push_text(&mut out, &parsed.description, refs);
     push_common(&mut out, &parsed, refs);
-    out.join("\n\n")
+    out.0
 }
 
-fn push_text(out: &mut Vec<String>, text: &str, refs: &Refs) {
+/// Markdown blocks separated by blank lines, written into one buffer.
+#[derive(Default)]
+struct Blocks(String);
+
+impl Blocks {
+    /// Where the next block goes.
+    fn block(&mut self) -> &mut String {
+        if !self.0.is_empty() {
+            self.0.push_str("\n\n");
+        }
+        &mut self.0
+    }
+
+    /// `## title` over `body`, unless the body is empty.
+    fn section(&mut self, title: &str, body: &str) {
+        if !body.trim().is_empty() {
+            let out = self.block();
+            out.push_str("## ");
+            out.push_str(title);
+            out.push_str("\n\n");
+            out.push_str(body);
+        }
+    }
+}
+
+fn push_text(out: &mut Blocks, text: &str, refs: &Refs) {
     if !text.trim().is_empty() {
-        out.push(balanced(blocks(text, refs)));
+        out.block().push_str(&balanced(blocks(text, refs)));
     }
 }
 
@@ -421,54 +459,69 @@ fn balanced(mut markdown: String) -> String {
     markdown
 }
 
-fn push_section(out: &mut Vec<String>, title: &str, body: String) {
-    if !body.trim().is_empty() {
-        out.push(format!("## {title}\n\n{body}"));
-    }
-}
-
 /// One-line prose for a list item: inline markup converted, version directives as sentences.
 fn prose(text: &str, refs: &Refs) -> String {
-    let mut out = Vec::new();
-    for line in text.lines() {
+    let mut joined = String::with_capacity(text.len() + 16);
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            joined.push(' ');
+        }
         let trimmed = line.trim();
-        let sentence = [
-            ("versionadded", "Added in version"),
-            ("versionchanged", "Changed in version"),
-            ("deprecated", "Deprecated since version"),
-        ]
-        .iter()
-        .find_map(|(directive, words)| {
-            trimmed
-                .strip_prefix(&format!(".. {directive}::"))
-                .map(|rest| format!("{words} {}.", rest.trim()))
-        });
-        out.push(sentence.unwrap_or_else(|| trimmed.to_string()));
+        match version_directive(trimmed) {
+            Some((words, version)) => {
+                joined.push_str(words);
+                joined.push(' ');
+                joined.push_str(version.trim());
+                joined.push('.');
+            }
+            None => joined.push_str(trimmed),
+        }
     }
-    inline(&out.join(" "), refs)
+    inline(&joined, refs)
 }
 
-/// `  * name (`kind`) - description`, with `name` shown as code when `code_name`.
-fn item_line(name: &str, code_name: bool, kind: &str, description: &str, refs: &Refs) -> String {
+/// `.. versionadded:: 1.2` as the words to say it with and the version.
+fn version_directive(line: &str) -> Option<(&'static str, &str)> {
+    let rest = line.strip_prefix(".. ")?;
+    [
+        ("versionadded", "Added in version"),
+        ("versionchanged", "Changed in version"),
+        ("deprecated", "Deprecated since version"),
+    ]
+    .into_iter()
+    .find_map(|(directive, words)| Some((words, rest.strip_prefix(directive)?.strip_prefix("::")?)))
+}
+
+/// Appends `  * name (`kind`) - description` as a line of `list`, with `name` shown as code
+/// when `code_name`.
+fn push_item(
+    list: &mut String,
+    name: &str,
+    code_name: bool,
+    kind: &str,
+    description: &str,
+    refs: &Refs,
+) {
     let description = prose(description, refs);
     let description = description.trim();
-    let mut line = String::with_capacity(8 + name.len() + kind.len() + description.len());
-    line.push_str("  * ");
+    if !list.is_empty() {
+        list.push('\n');
+    }
+    list.push_str("  * ");
     if code_name {
-        push_code(&mut line, name);
+        push_code(list, name);
     } else {
-        line.push_str(name);
+        list.push_str(name);
     }
     if !kind.is_empty() {
-        line.push_str(" (");
-        push_code(&mut line, kind);
-        line.push(')');
+        list.push_str(" (");
+        push_code(list, kind);
+        list.push(')');
     }
     if !description.is_empty() {
-        line.push_str(" - ");
-        line.push_str(description);
+        list.push_str(" - ");
+        list.push_str(description);
     }
-    line
 }
 
 /// `text` as inline code; backticks inside it are dropped, since they would end it.
@@ -479,38 +532,40 @@ fn push_code(out: &mut String, text: &str) {
 }
 
 fn items(list: &[Item], refs: &Refs) -> String {
-    list.iter()
-        .map(|item| {
-            if item.name.is_empty() {
-                // A bare type, as Returns and Raises often have.
-                return item_line(&item.kind, true, "", &item.description, refs);
-            }
-            item_line(&item.name, true, &item.kind, &item.description, refs)
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = String::new();
+    for item in list {
+        if item.name.is_empty() {
+            // A bare type, as Returns and Raises often have.
+            push_item(&mut out, &item.kind, true, "", &item.description, refs);
+        } else {
+            push_item(
+                &mut out,
+                &item.name,
+                true,
+                &item.kind,
+                &item.description,
+                refs,
+            );
+        }
+    }
+    out
 }
 
-fn push_common(out: &mut Vec<String>, doc: &Docstring, refs: &Refs) {
-    push_section(out, "Returns", items(&doc.returns, refs));
-    push_section(out, "Yields", items(&doc.yields, refs));
-    push_section(out, "Raises", items(&doc.raises, refs));
+fn push_common(out: &mut Blocks, doc: &Docstring, refs: &Refs) {
+    out.section("Returns", &items(&doc.returns, refs));
+    out.section("Yields", &items(&doc.yields, refs));
+    out.section("Raises", &items(&doc.raises, refs));
     for (title, text) in &doc.other {
-        push_section(out, title, balanced(blocks(text, refs)));
+        out.section(title, &balanced(blocks(text, refs)));
     }
-    push_section(out, "Notes", balanced(blocks(&doc.notes, refs)));
-    push_section(out, "Examples", balanced(blocks(&doc.examples, refs)));
-    let see_also: Vec<String> = doc
-        .see_also
-        .iter()
-        .map(|item| {
-            let name = resolve(refs, &item.name)
-                .cloned()
-                .unwrap_or_else(|| item.name.clone());
-            item_line(&name, true, "", &item.description, refs)
-        })
-        .collect();
-    push_section(out, "See also", see_also.join("\n"));
+    out.section("Notes", &balanced(blocks(&doc.notes, refs)));
+    out.section("Examples", &balanced(blocks(&doc.examples, refs)));
+    let mut see_also = String::new();
+    for item in &doc.see_also {
+        let name = resolve(refs, &item.name).unwrap_or(&item.name);
+        push_item(&mut see_also, name, true, "", &item.description, refs);
+    }
+    out.section("See also", &see_also);
 }
 
 /// What a parameter's docs say, matching `x1, x2` and `*args` style names too.
@@ -527,91 +582,95 @@ fn described<'a>(doc: &'a Docstring, param: &Param) -> Option<&'a Item> {
 /// Elixir caller uses.
 pub(crate) fn symbol(symbol: &Symbol, refs: &Refs) -> String {
     let doc = parse(&symbol.doc);
-    let mut out = Vec::new();
+    let mut out = Blocks(String::with_capacity(symbol.doc.len() + 256));
     let python = format!("{}.{}", symbol.python_module, symbol.python_name);
-    out.push(if doc.summary.is_empty() {
-        match symbol.kind {
-            SymbolKind::Constructor => format!("Creates a `{python}`."),
-            SymbolKind::Property => format!("Reads the `{}` attribute.", symbol.python_name),
-            SymbolKind::Constant => format!("The value of `{python}`."),
-            _ => format!("Calls `{python}`."),
-        }
+    if doc.summary.is_empty() {
+        let summary = out.block();
+        let _ = match symbol.kind {
+            SymbolKind::Constructor => write!(summary, "Creates a `{python}`."),
+            SymbolKind::Property => {
+                write!(summary, "Reads the `{}` attribute.", symbol.python_name)
+            }
+            SymbolKind::Constant => write!(summary, "The value of `{python}`."),
+            _ => write!(summary, "Calls `{python}`."),
+        };
     } else {
-        inline(&doc.summary, refs)
-    });
+        out.block().push_str(&inline(&doc.summary, refs));
+    }
     if let Some(deprecated) = &doc.deprecated {
-        out.push(format!("> **Deprecated:** {}", inline(deprecated, refs)));
+        let block = out.block();
+        block.push_str("> **Deprecated:** ");
+        block.push_str(&inline(deprecated, refs));
     }
     push_text(&mut out, &doc.description, refs);
 
-    let mut arguments = Vec::new();
-    let mut options = Vec::new();
+    let mut arguments = String::new();
+    let mut options = String::new();
     if matches!(symbol.kind, SymbolKind::Method | SymbolKind::Property) {
-        arguments.push(
-            "  * `ref` - the Python object, as returned by `new` or another call".to_string(),
-        );
+        arguments.push_str("  * `ref` - the Python object, as returned by `new` or another call");
     }
     for param in &symbol.signature.params {
         let item = described(&doc, param);
         let kind = item.map_or("", |i| i.kind.as_str());
         let text = item.map_or("", |i| i.description.as_str());
-        let default = param
-            .default
-            .as_ref()
-            .map(|d| format!(" Defaults to `{}`.", d.replace('`', "")))
-            .unwrap_or_default();
+        let push_default = |list: &mut String| {
+            if let Some(default) = &param.default {
+                list.push_str(" Defaults to ");
+                push_code(list, default);
+                list.push('.');
+            }
+        };
         match param.kind {
             ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword
                 if param.default.is_none() =>
             {
-                arguments.push(item_line(&param.elixir_name, true, kind, text, refs));
+                push_item(&mut arguments, &param.elixir_name, true, kind, text, refs);
             }
             ParamKind::PositionalOnly => {
-                let line = item_line(&param.elixir_name, true, kind, text, refs);
-                arguments.push(format!("{line} Optional, positional only.{default}"));
+                push_item(&mut arguments, &param.elixir_name, true, kind, text, refs);
+                arguments.push_str(" Optional, positional only.");
+                push_default(&mut arguments);
             }
             ParamKind::PositionalOrKeyword | ParamKind::KeywordOnly => {
-                let line = item_line(&format!(":{}", param.python_name), true, kind, text, refs);
-                let positional = if param.kind == ParamKind::PositionalOrKeyword {
-                    format!(
+                let name = format!(":{}", param.python_name);
+                push_item(&mut options, &name, true, kind, text, refs);
+                push_default(&mut options);
+                if param.kind == ParamKind::PositionalOrKeyword {
+                    let _ = write!(
+                        options,
                         " Also accepted as the next positional argument, `{}`.",
                         param.elixir_name
-                    )
-                } else {
-                    String::new()
-                };
-                options.push(format!("{line}{default}{positional}"));
+                    );
+                }
             }
             ParamKind::VarPositional => {
-                let line = item_line(
-                    &format!("`{}1`, `{}2`, ...", param.elixir_name, param.elixir_name),
-                    false,
-                    kind,
-                    text,
-                    refs,
-                );
-                arguments.push(format!(
-                    "{line} Any number of further positional arguments."
-                ));
+                let name = format!("`{0}1`, `{0}2`, ...", param.elixir_name);
+                push_item(&mut arguments, &name, false, kind, text, refs);
+                arguments.push_str(" Any number of further positional arguments.");
             }
             ParamKind::VarKeyword => {
-                options.push(format!(
+                if !options.is_empty() {
+                    options.push('\n');
+                }
+                let _ = write!(
+                    options,
                     "  * any other keyword is passed to Python as `**{}`",
                     param.python_name
-                ));
+                );
             }
         }
     }
     if !matches!(symbol.kind, SymbolKind::Property | SymbolKind::Constant) || !options.is_empty() {
-        options.push(
-            "  * `:__runtime__` - options for the runtime itself, such as `timeout:`".to_string(),
-        );
+        if !options.is_empty() {
+            options.push('\n');
+        }
+        options.push_str("  * `:__runtime__` - options for the runtime itself, such as `timeout:`");
     }
-    push_section(&mut out, "Arguments", arguments.join("\n"));
-    push_section(&mut out, "Options", options.join("\n"));
+    out.section("Arguments", &arguments);
+    out.section("Options", &options);
     push_common(&mut out, &doc, refs);
-    out.push(format!("Wraps `{python}`."));
-    out.join("\n\n")
+    let _ = write!(out.block(), "Wraps `{python}`.");
+    out.0
 }
 
 #[cfg(test)]
@@ -662,8 +721,8 @@ mod tests {
             ),
             (
                 "definition lists become items",
-                "Subpackages\n-----------\nlib\n    Basic functions\n    and more.\nfft\n    FFT.\n\nProvides\n  1. Arrays\n\n**Usage**\n    Emphasis.\n\nA sentence\n    indented.\n",
-                "## Subpackages\n\n  * `lib` - Basic functions and more.\n  * `fft` - FFT.\n\nProvides\n  1. Arrays\n\n**Usage**\n    Emphasis.\n\nA sentence\n    indented.",
+                "Subpackages\n-----------\nlib\n    Basic functions\n    and more.\nfft\n    FFT.\n\nProvides\n  1. Arrays\n\n**Usage**\n    Emphasis.\n\nA sentence\n    indented.\n\n      A quoted paragraph\n      of prose.\n\n      x = 1\n",
+                "## Subpackages\n\n  * `lib` - Basic functions and more.\n  * `fft` - FFT.\n\nProvides\n  1. Arrays\n\n**Usage**\n    Emphasis.\n\nA sentence\n    indented.\n\nA quoted paragraph\nof prose.\n\n      x = 1",
             ),
             (
                 "rest titles become headings ranked by first use",
