@@ -50,7 +50,13 @@ impl WorkerDir {
         }
         std::fs::write(package.join("worker_descriptor.bin"), DESCRIPTOR)?;
         if let Some(native) = native {
-            std::fs::copy(native, dir.path().join("snakebridge_native.abi3.so"))?;
+            // A hard link shares the extension's 50-odd MB instead of copying them each start
+            // (and leaves next to nothing behind when a killed runtime cannot clean up); a
+            // rebuilt extension is a new file, so the link keeps the one this pool started with.
+            let target = dir.path().join("snakebridge_native.abi3.so");
+            if std::fs::hard_link(native, &target).is_err() {
+                std::fs::copy(native, &target)?;
+            }
         }
         Ok(WorkerDir { dir })
     }
