@@ -186,6 +186,11 @@ fn verify(project: &project::Project, emitter: Option<&str>) -> Result<Outcome, 
     })
 }
 
+/// `{"written": [...]}` for machines; people saw each file as a status line.
+fn report_written(printer: printer::Printer, written: &[impl serde::Serialize]) {
+    printer.data(String::new, || serde_json::json!({ "written": written }));
+}
+
 fn plugin(
     root: &std::path::Path,
     command: cli::PluginCommand,
@@ -194,9 +199,11 @@ fn plugin(
     use commands::plugin;
     match command {
         cli::PluginCommand::New { dir, stage, pdk } => {
-            for file in plugin::new(&dir, stage.into(), pdk.as_deref())? {
+            let written = plugin::new(&dir, stage.into(), pdk.as_deref())?;
+            for file in &written {
                 printer.status(format!("wrote {}", file.display()));
             }
+            report_written(printer, &written);
             printer.status(format!(
                 "build it with `snakebridge plugin build {}`",
                 dir.display()
@@ -219,9 +226,11 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
     let root = std::path::absolute(&cli.project).unwrap_or(cli.project.clone());
     match cli.command {
         cli::Command::Init { force } => {
-            for file in commands::init::run(&root, force)? {
+            let written = commands::init::run(&root, force)?;
+            for file in &written {
                 printer.status(format!("wrote {file}"));
             }
+            report_written(printer, &written);
             Ok(Outcome::Done)
         }
         cli::Command::Scan => {

@@ -130,7 +130,11 @@ fn init_writes_config_and_git_settings_once() {
     let again = project.run(&["init"]);
     again.assert_failure();
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
-    project.run(&["init", "--force"]).assert_success();
+    let forced = project.run(&["--format", "json", "init", "--force"]);
+    forced.assert_success();
+    let report: serde_json::Value = serde_json::from_str(&forced.stdout).unwrap();
+    // Already as the template says: nothing to write.
+    assert_eq!(report["written"], serde_json::json!([]), "{report}");
     assert_eq!(
         project.read(".gitignore").matches("scan_cache").count(),
         1,
