@@ -99,6 +99,21 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
     manifest
         .libraries
         .retain(|name, _| config.libraries.contains_key(name));
+    // The manifest only shrinks through `prune`: say what an `exclude` did not remove.
+    for library in config.libraries.values() {
+        let Some(record) = manifest.libraries.get(&library.name) else {
+            continue;
+        };
+        for excluded in &library.exclude {
+            let id = crate::model::symbol_id(&excluded.elixir_module, &excluded.elixir_name);
+            if record.symbols.contains_key(&id) {
+                printer.warn(format!(
+                    "`{id}` is still generated though `{}` excludes `{}`; `snakebridge prune {id}` removes it",
+                    library.name, excluded.python
+                ));
+            }
+        }
+    }
 
     let in_scope = |library: &str| {
         options

@@ -707,6 +707,22 @@ fn include_and_exclude_lists() {
         output.stdout
     );
 
+    // Excluding what is already generated leaves it to `prune`, and says so.
+    project.write(
+        "snakebridge.toml",
+        &config("\"sqrt\"").replace("[\"floor\"]", "[\"floor\", \"cos\"]"),
+    );
+    project.write("lib/a.ex", "defmodule A do\nend\n");
+    let output = project.run(&["generate"]);
+    output.assert_success();
+    assert!(
+        output.stderr.contains(
+            "`Math.cos` is still generated though `math` excludes `cos`; `snakebridge prune Math.cos` removes it"
+        ),
+        "{}",
+        output.stderr
+    );
+
     // Calling an excluded symbol is an error at the call.
     project.write("snakebridge.toml", &config("\"sqrt\""));
     project.write(
