@@ -122,6 +122,13 @@ impl Declared {
 }
 
 impl Library {
+    /// The `exclude` entry that names the Elixir function `module.function`, if any.
+    pub fn excluded(&self, module: &str, function: &str) -> Option<&Declared> {
+        self.exclude
+            .iter()
+            .find(|e| e.elixir_module == module && e.elixir_name == function)
+    }
+
     /// How the lock records this configuration: a requirement, `stdlib`, `path:<dir>` or `any`.
     pub fn requested(&self) -> String {
         match (&self.requirement, self.stdlib, &self.path) {
@@ -634,7 +641,7 @@ fn invalid(
     span: std::ops::Range<usize>,
     help: Option<String>,
 ) -> Error {
-    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+    let (line, _) = line_column(text, span.start);
     Error::Invalid {
         message,
         line,
@@ -652,26 +659,16 @@ fn declare(
     python: String,
     span: std::ops::Range<usize>,
 ) -> Option<Declared> {
-    let parts: Vec<&str> = python.split('.').collect();
-    if !parts.iter().all(|p| is_python_identifier(p)) {
+    if !python.split('.').all(is_python_identifier) {
         return None;
     }
-    let (last, path) = parts.split_last()?;
-    let mut elixir_module = library_module.to_string();
-    for part in path {
-        elixir_module.push('.');
-        elixir_module.push_str(&naming::camelize(part));
-    }
-    let elixir_name = if last.starts_with(|c: char| c.is_ascii_uppercase()) {
-        elixir_module.push('.');
-        elixir_module.push_str(&naming::camelize(last));
-        "new".to_string()
+    let (below, last) = python.rsplit_once('.').unwrap_or(("", &python));
+    let (elixir_module, elixir_name) = if last.starts_with(|c: char| c.is_ascii_uppercase()) {
+        naming::elixir_function_path(library_module, &python, "new")?
     } else {
-        naming::elixir_function_name(last, crate::model::SymbolKind::Function)?
+        naming::elixir_function_path(library_module, below, last)?
     };
-    let before = &text[..span.start.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    let (line, column) = line_column(text, span.start);
     Some(Declared {
         python,
         elixir_module,
@@ -679,6 +676,16 @@ fn declare(
         line: u32::try_from(line).unwrap_or(u32::MAX),
         column: u32::try_from(column).unwrap_or(u32::MAX),
     })
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    (
+        before.matches('\n').count() + 1,
+        before.len() - line_start + 1,
+    )
 }
 
 fn is_python_identifier(name: &str) -> bool {

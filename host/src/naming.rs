@@ -173,6 +173,26 @@ pub fn camelize(name: &str) -> String {
         .join(".")
 }
 
+/// The Elixir module and function a Python function becomes: `norm` at `linalg` below a
+/// library whose module is `Numpy` is `Numpy.Linalg.norm`. `below` is the dotted path under
+/// the library, empty for its top level.
+pub fn elixir_function_path(
+    library_module: &str,
+    below: &str,
+    function: &str,
+) -> Option<(String, String)> {
+    let mut module = library_module.to_string();
+    let below = below.trim_start_matches('.');
+    if !below.is_empty() {
+        module.push('.');
+        module.push_str(&camelize(below));
+    }
+    Some((
+        module,
+        elixir_function_name(function, SymbolKind::Function)?,
+    ))
+}
+
 /// Whether `name` is a valid Elixir alias such as `Numpy.Linalg`.
 pub fn is_module_name(name: &str) -> bool {
     !name.is_empty()

@@ -92,11 +92,7 @@ pub fn plan(
             .unwrap_or(&call.function)
             .to_string();
         let id = symbol_id(&call.module, &function);
-        if let Some(excluded) = library
-            .exclude
-            .iter()
-            .find(|e| e.elixir_module == call.module && e.elixir_name == function)
-        {
+        if let Some(excluded) = library.excluded(&call.module, &function) {
             plan.problems.push(
                 Problem::new(
                     "excluded",

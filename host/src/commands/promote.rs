@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::commands::generate;
 use crate::diagnostics::{Problem, Problems};
 use crate::ledger::{self, Entry};
-use crate::model::{Manifest, SymbolKind};
+use crate::model::Manifest;
 use crate::plan::Need;
 use crate::project::Project;
 use crate::{Error, lock, manifest, naming};
@@ -17,13 +17,7 @@ use crate::{Error, lock, manifest, naming};
 fn elixir_target(project: &Project, entry: &Entry) -> Option<(String, String)> {
     let library = project.config.libraries.get(&entry.library)?;
     let below = entry.module.strip_prefix(&library.name)?;
-    let mut module = library.elixir_module.clone();
-    for segment in below.split('.').filter(|s| !s.is_empty()) {
-        module.push('.');
-        module.push_str(&naming::camelize(segment));
-    }
-    let function = naming::elixir_function_name(&entry.function, SymbolKind::Function)?;
-    Some((module, function))
+    naming::elixir_function_path(&library.elixir_module, below, &entry.function)
 }
 
 /// A ledger entry and whether the manifest already covers it.
@@ -117,35 +111,27 @@ pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<generat
     }
     let mut needs: BTreeMap<String, Vec<Need>> = BTreeMap::new();
     for l in chosen {
-        let excluded = project
-            .config
-            .libraries
-            .get(&l.entry.library)
-            .and_then(|library| {
-                library
-                    .exclude
-                    .iter()
-                    .find(|e| l.entry.python_path() == format!("{}.{}", library.name, e.python))
-            });
-        if let Some(excluded) = excluded {
-            problems.push(
-                Problem::new(
-                    "excluded",
-                    format!(
-                        "`{}` is excluded in snakebridge.toml",
-                        l.entry.python_path()
-                    ),
-                )
-                .symbol(l.entry.python_path())
-                .help(format!(
-                    "remove `{}` from `exclude` (line {}) to generate it",
-                    excluded.python, excluded.line
-                )),
-            );
-            continue;
-        }
         match elixir_target(project, &l.entry) {
             Some((module, function)) => {
+                // A target implies its library is configured.
+                let library = &project.config.libraries[&l.entry.library];
+                if let Some(excluded) = library.excluded(&module, &function) {
+                    problems.push(
+                        Problem::new(
+                            "excluded",
+                            format!(
+                                "`{}` is excluded in snakebridge.toml",
+                                l.entry.python_path()
+                            ),
+                        )
+                        .symbol(l.entry.python_path())
+                        .help(format!(
+                            "remove `{}` from `exclude` (line {}) to generate it",
+                            excluded.python, excluded.line
+                        )),
+                    );
+                    continue;
+                }
                 let list = needs.entry(l.entry.library.clone()).or_default();
                 if !list
                     .iter()
