@@ -104,8 +104,31 @@ pub(crate) fn detect(text: &str) -> Style {
 
 /// A numpydoc section's underline: dashes, or equals signs as SymPy writes them.
 fn section_underline(line: &str) -> bool {
-    let line = line.trim();
-    line.len() >= 3 && (line.chars().all(|c| c == '-') || line.chars().all(|c| c == '='))
+    matches!(adornment(line.trim_start()), Some('-' | '='))
+}
+
+/// A reST section title at the start of `lines`: its text, its adornment character and how many
+/// lines it takes (`Title` over `=====`, or the same with an overline too).
+pub(crate) fn section_title<'a>(lines: &[&'a str]) -> Option<(&'a str, char, usize)> {
+    let (title, under, taken) = match lines {
+        [over, title, under, ..] if adornment(over).is_some() && over.trim() == under.trim() => {
+            (title.trim(), under, 3)
+        }
+        [title, under, ..] if !title.starts_with(' ') => (title.trim(), under, 2),
+        _ => return None,
+    };
+    let mark = adornment(under)?;
+    let fits = under.trim().chars().count() >= title.chars().count();
+    (!title.is_empty() && !title.starts_with(">>>") && adornment(title).is_none() && fits)
+        .then_some((title, mark, taken))
+}
+
+/// The character of a reST adornment line: three or more of one punctuation character.
+pub(crate) fn adornment(line: &str) -> Option<char> {
+    let line = line.trim_end();
+    let first = line.chars().next()?;
+    (line.len() >= 3 && "=-~^*+#\"'`:.".contains(first) && line.chars().all(|c| c == first))
+        .then_some(first)
 }
 
 fn google_title(line: &str) -> Option<&'static str> {
@@ -146,15 +169,12 @@ fn split_summary(text: &str) -> (String, &str) {
     let end = text.find("\n\n").unwrap_or(text.len());
     let first = &text[..end];
     // A document title, `NumPy` over `=====`, is the summary; the rest starts below it.
-    let mut lines = first.lines();
-    if let (Some(title), Some(under)) = (lines.next(), lines.next())
-        && !under.trim().is_empty()
-        && under.trim().chars().all(|c| c == '=')
-        && under.trim().len() >= title.trim().len()
-        && !NUMPY_SECTIONS.contains(&title.trim())
+    let head: Vec<&str> = first.lines().take(2).collect();
+    if let Some((title, '=', 2)) = section_title(&head)
+        && !NUMPY_SECTIONS.contains(&title)
     {
-        let below = title.len() + 1 + under.len();
-        return (title.trim().to_string(), text.get(below..).unwrap_or(""));
+        let below = head[0].len() + 1 + head[1].len();
+        return (title.to_string(), text.get(below..).unwrap_or(""));
     }
     // A summary that runs into a section title is no summary.
     if first.lines().skip(1).any(section_underline) {

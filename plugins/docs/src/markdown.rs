@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use snakebridge_pdk::docs::{Param, ParamKind, Symbol, SymbolKind};
 
-use crate::docstring::{Docstring, Item, dedent, parse};
+use crate::docstring::{Docstring, Item, dedent, parse, section_title};
 
 /// Python names → the Elixir function ExDoc links: `numpy.std` and `std` → `Numpy.std/1`.
 pub(crate) type Refs = BTreeMap<String, String>;
@@ -240,22 +240,6 @@ pub(crate) fn blocks(text: &str, refs: &Refs) -> String {
     out.join("\n")
 }
 
-/// A reST section title at the start of `lines`: its text, its adornment character and how many
-/// lines it takes (`Title` over `=====`, or the same with an overline too).
-fn section_title<'a>(lines: &[&'a str]) -> Option<(&'a str, char, usize)> {
-    let (title, under, taken) = match lines {
-        [over, title, under, ..] if adornment(over).is_some() && over.trim() == under.trim() => {
-            (title.trim(), under, 3)
-        }
-        [title, under, ..] if !title.starts_with(' ') => (title.trim(), under, 2),
-        _ => return None,
-    };
-    let mark = adornment(under)?;
-    let fits = under.trim().chars().count() >= title.chars().count();
-    (!title.is_empty() && !title.starts_with(">>>") && adornment(title).is_none() && fits)
-        .then_some((title, mark, taken))
-}
-
 /// A reST simple table at the start of `lines` (columns marked by `===  ===` borders) as a
 /// Markdown table, and how many lines it takes. A row whose first cell is blank continues the
 /// row above.
@@ -392,14 +376,6 @@ fn definition(lines: &[&str]) -> Option<((String, String), usize)> {
             .split_once(". ")
             .is_some_and(|(n, _)| n.parse::<u32>().is_ok());
     (!list).then(|| ((name.to_string(), body.join(" ")), 1 + body.len()))
-}
-
-/// The character of a reST adornment line: three or more of one punctuation character.
-fn adornment(line: &str) -> Option<char> {
-    let line = line.trim_end();
-    let first = line.chars().next()?;
-    (line.len() >= 3 && "=-~^*+#\"'`:.".contains(first) && line.chars().all(|c| c == first))
-        .then_some(first)
 }
 
 /// Markdown for a module or class docstring.
