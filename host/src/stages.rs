@@ -103,9 +103,13 @@ impl Pipeline {
             docs,
         };
         if let Some(ir) = ir.as_deref_mut() {
-            for (stage, value) in [("typespecs", &input.library), ("docs", &input.library)] {
-                ir.push(ir_file(stage, "input", value));
-            }
+            // The typespec and doc stages are given the same library.
+            let library = ir_file("typespecs", "input", &input.library);
+            ir.push(File {
+                path: "docs.input.json".into(),
+                contents: library.contents.clone(),
+            });
+            ir.push(library);
             ir.push(ir_file("typespecs", "output", &input.types));
             ir.push(ir_file("docs", "output", &input.docs));
             ir.push(ir_file("emitter", "input", &input));
