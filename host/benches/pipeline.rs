@@ -339,15 +339,21 @@ fn noop() {
     summary("verify (re-render, compare, 1000 files)", &verify);
 }
 
-fn introspect() {
+/// numpy's public top-level functions (no classes), sorted.
+fn numpy_functions() -> Vec<String> {
     let output = Command::new("python3")
-        .args(["-c", "import numpy, inspect\nnames=[n for n in sorted(numpy.__all__) if callable(getattr(numpy, n)) and not inspect.isclass(getattr(numpy, n))][:100]\nprint(' '.join(names))"])
+        .args(["-c", "import numpy, inspect\nnames=[n for n in sorted(numpy.__all__) if callable(getattr(numpy, n)) and not inspect.isclass(getattr(numpy, n))]\nprint(' '.join(names))"])
         .output()
         .unwrap();
-    let names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+    String::from_utf8_lossy(&output.stdout)
         .split_whitespace()
         .map(str::to_string)
-        .collect();
+        .collect()
+}
+
+fn introspect() {
+    let mut names = numpy_functions();
+    names.truncate(100);
     let request = snakebridge::introspect::Request {
         library: "numpy".into(),
         stdlib: false,
@@ -383,14 +389,7 @@ fn introspect() {
 /// What share of numpy's parameters and results get a type more precise than `term()`, from
 /// its stubs, across every public top-level function.
 fn coverage() {
-    let output = Command::new("python3")
-        .args(["-c", "import numpy, inspect\nnames=[n for n in sorted(numpy.__all__) if callable(getattr(numpy, n)) and not inspect.isclass(getattr(numpy, n))]\nprint(' '.join(names))"])
-        .output()
-        .unwrap();
-    let names: Vec<String> = String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    let names = numpy_functions();
     let config = snakebridge::config::Config::parse("[libraries]\nnumpy = \"~> 2.0\"\n").unwrap();
     let library = &config.libraries["numpy"];
     let needs: Vec<snakebridge::plan::Need> = names

@@ -115,6 +115,17 @@ fn main() {
     }
 }
 
+/// Runs `command` to success and returns what it printed.
+fn stdout_of(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 fn in_process() {
     let script = r#"
 import json, math, timeit
@@ -129,17 +140,11 @@ d.execute("snakebridge.call", payload)
 n = 20000
 print(min(timeit.repeat(lambda: d.execute("snakebridge.call", payload), number=n, repeat=5)) / n * 1e6)
 "#;
-    let output = Command::new(python())
-        .args(["-c", script])
-        .env("PYTHONPATH", repo().join("python"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let text = stdout_of(
+        Command::new(python())
+            .args(["-c", script])
+            .env("PYTHONPATH", repo().join("python")),
     );
-    let text = String::from_utf8(output.stdout).unwrap();
     let mut lines = text.lines();
     println!(
         "{:<52} {:>8.3} µs",
@@ -316,21 +321,15 @@ fn elixir(rust_p50: Option<f64>) {
             ),
         )
         .unwrap();
-        let output = Command::new("mix")
-            .args(["run", "--no-compile"])
-            .arg(repo().join("host/benches/runtime_calls.exs"))
-            .args([CALLS.to_string(), IN_FLIGHT.to_string()])
-            .current_dir(&elixir_dir)
-            .env("SNAKEBRIDGE_BIN", env!("CARGO_BIN_EXE_snakebridge"))
-            .env("SNAKEBRIDGE_BENCH_PROJECT", project.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        let text = stdout_of(
+            Command::new("mix")
+                .args(["run", "--no-compile"])
+                .arg(repo().join("host/benches/runtime_calls.exs"))
+                .args([CALLS.to_string(), IN_FLIGHT.to_string()])
+                .current_dir(&elixir_dir)
+                .env("SNAKEBRIDGE_BIN", env!("CARGO_BIN_EXE_snakebridge"))
+                .env("SNAKEBRIDGE_BENCH_PROJECT", project.path()),
         );
-        let text = String::from_utf8(output.stdout).unwrap();
         let numbers: Vec<f64> = text
             .split_whitespace()
             .map(|n| n.parse().unwrap())

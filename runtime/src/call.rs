@@ -126,6 +126,15 @@ impl Call {
         }
     }
 
+    /// A call on `instance`, in the session that owns it.
+    fn on(instance: &Ref, call_type: CallType) -> Call {
+        Call {
+            instance: Some(instance.clone()),
+            session: Some(instance.session.clone()),
+            ..Call::new(&instance.library, call_type)
+        }
+    }
+
     /// `python_module.function(...)`.
     pub fn function(python_module: &str, function: &str) -> Call {
         Call {
@@ -146,9 +155,7 @@ impl Call {
     pub fn method(instance: &Ref, method: &str) -> Call {
         Call {
             function: Some(method.to_string()),
-            instance: Some(instance.clone()),
-            session: Some(instance.session.clone()),
-            ..Call::new(&instance.library, CallType::Method)
+            ..Call::on(instance, CallType::Method)
         }
     }
 
@@ -156,9 +163,7 @@ impl Call {
     pub fn get_attr(instance: &Ref, attr: &str) -> Call {
         Call {
             attr: Some(attr.to_string()),
-            instance: Some(instance.clone()),
-            session: Some(instance.session.clone()),
-            ..Call::new(&instance.library, CallType::GetAttr)
+            ..Call::on(instance, CallType::GetAttr)
         }
     }
 
@@ -166,10 +171,8 @@ impl Call {
     pub fn set_attr(instance: &Ref, attr: &str, value: impl Into<Value>) -> Call {
         Call {
             attr: Some(attr.to_string()),
-            instance: Some(instance.clone()),
-            session: Some(instance.session.clone()),
             args: vec![value.into()],
-            ..Call::new(&instance.library, CallType::SetAttr)
+            ..Call::on(instance, CallType::SetAttr)
         }
     }
 
@@ -183,11 +186,7 @@ impl Call {
 
     /// For [`Pool::stream`](crate::Pool::stream): the items of the iterable `instance`.
     pub fn iterate(instance: &Ref) -> Call {
-        Call {
-            instance: Some(instance.clone()),
-            session: Some(instance.session.clone()),
-            ..Call::new(&instance.library, CallType::Iterate)
-        }
+        Call::on(instance, CallType::Iterate)
     }
 
     pub fn arg(mut self, value: impl Into<Value>) -> Call {

@@ -156,11 +156,7 @@ impl Pool {
 
     /// Runs one call and returns its result.
     pub async fn call(&self, call: &Call) -> Result<Value, Error> {
-        let timeout = call.timeout.unwrap_or(self.inner.config.call_timeout);
-        let deadline = Instant::now() + timeout;
-        let lease = self
-            .lease(call.session.as_deref(), deadline, timeout)
-            .await?;
+        let (lease, deadline, timeout) = self.lease_for(call).await?;
         let payload = encode(call)?;
         self.execute(lease, "snakebridge.call", payload, deadline, timeout)
             .await
@@ -169,11 +165,7 @@ impl Pool {
     /// Starts a call whose result is iterated in Python (a generator, or the iterable a
     /// reference names with [`Call::iterate`]) and streams its items, batched.
     pub async fn stream(&self, call: &Call) -> Result<CallStream, Error> {
-        let timeout = call.timeout.unwrap_or(self.inner.config.call_timeout);
-        let deadline = Instant::now() + timeout;
-        let lease = self
-            .lease(call.session.as_deref(), deadline, timeout)
-            .await?;
+        let (lease, deadline, timeout) = self.lease_for(call).await?;
         let request = tonic::Request::new(ExecuteRequest {
             tool: "snakebridge.stream".into(),
             payload: encode(call)?,
@@ -305,6 +297,16 @@ impl Pool {
         for stop in stops {
             let _ = stop.await;
         }
+    }
+
+    /// A worker for `call`, with the call's deadline and the timeout it comes from.
+    async fn lease_for(&self, call: &Call) -> Result<(Lease, Instant, Duration), Error> {
+        let timeout = call.timeout.unwrap_or(self.inner.config.call_timeout);
+        let deadline = Instant::now() + timeout;
+        let lease = self
+            .lease(call.session.as_deref(), deadline, timeout)
+            .await?;
+        Ok((lease, deadline, timeout))
     }
 
     async fn lease(
