@@ -107,6 +107,10 @@ def _clock(value):
     return value["hour"], value["minute"], value["second"], value["microsecond"]
 
 
+def _date_fields(value):
+    return dict(year=value.year, month=value.month, day=value.day)
+
+
 def _clock_fields(value):
     return dict(hour=value.hour, minute=value.minute, second=value.second, microsecond=value.microsecond)
 
@@ -170,13 +174,13 @@ class Encoder:
             return tagged("complex", real=value.real, imag=value.imag)
         # datetime before date: a datetime is a date in Python.
         if isinstance(value, datetime.datetime):
-            fields = dict(year=value.year, month=value.month, day=value.day)
+            zone = {}
             if value.utcoffset() is not None:
                 value = value.astimezone(datetime.timezone.utc)
-                fields = dict(year=value.year, month=value.month, day=value.day, utc_offset=0)
-            return tagged("datetime", **fields, **_clock_fields(value))
+                zone = {"utc_offset": 0}
+            return tagged("datetime", **_date_fields(value), **_clock_fields(value), **zone)
         if isinstance(value, datetime.date):
-            return tagged("date", year=value.year, month=value.month, day=value.day)
+            return tagged("date", **_date_fields(value))
         if isinstance(value, datetime.time) and value.utcoffset() is None:
             return tagged("time", **_clock_fields(value))
         scalar = _numpy_scalar(value)

@@ -235,21 +235,16 @@ fn calendar_to_json(module: &str, map: &Map) -> Result<Value, TermError> {
         ));
     }
     let int = |key: &str| match field(map, key) {
-        Some(Term::FixInteger(i)) => Ok(json!(i.value)),
+        Some(Term::FixInteger(i)) => Ok(i.value),
         _ => Err(malformed()),
     };
     let mut fields = Object::new();
-    let mut put = |keys: &[&str]| -> Result<(), TermError> {
-        for key in keys {
-            fields.insert((*key).to_string(), int(key)?);
-        }
-        Ok(())
-    };
+    let mut keys: Vec<&str> = Vec::new();
     if module != "Elixir.Time" {
-        put(&["year", "month", "day"])?;
+        keys.extend(["year", "month", "day"]);
     }
     if module != "Elixir.Date" {
-        put(&["hour", "minute", "second"])?;
+        keys.extend(["hour", "minute", "second"]);
         let microsecond = match field(map, "microsecond") {
             Some(Term::Tuple(t)) => match t.elements.as_slice() {
                 [Term::FixInteger(us), _] => us.value,
@@ -259,14 +254,13 @@ fn calendar_to_json(module: &str, map: &Map) -> Result<Value, TermError> {
         };
         fields.insert("microsecond".into(), json!(microsecond));
     }
+    for key in keys {
+        fields.insert(key.to_string(), json!(int(key)?));
+    }
     if module == "Elixir.DateTime" {
-        let offset = |key: &str| match field(map, key) {
-            Some(Term::FixInteger(i)) => Ok(i.value),
-            _ => Err(malformed()),
-        };
         fields.insert(
             "utc_offset".into(),
-            json!(offset("utc_offset")? + offset("std_offset")?),
+            json!(int("utc_offset")? + int("std_offset")?),
         );
     }
     let tag = match module {
