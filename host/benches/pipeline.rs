@@ -14,6 +14,9 @@
     reason = "a benchmark program"
 )]
 
+#[path = "support/rows.rs"]
+mod rows;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,11 +66,7 @@ fn summary(name: &str, times: &[Duration]) {
 }
 
 fn main() {
-    let only: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let wants = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
+    let wants = rows::selected();
     if wants("scan") {
         match std::env::var_os("SNAKEBRIDGE_BENCH_CORPUS") {
             Some(corpus) => scan(Path::new(&corpus)),
