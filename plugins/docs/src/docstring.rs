@@ -169,11 +169,12 @@ fn split_summary(text: &str) -> (String, &str) {
     let end = text.find("\n\n").unwrap_or(text.len());
     let first = &text[..end];
     // A document title, `NumPy` over `=====`, is the summary; the rest starts below it.
-    let head: Vec<&str> = first.lines().take(2).collect();
-    if let Some((title, '=', 2)) = section_title(&head)
+    let mut lines = first.lines();
+    if let (Some(top), Some(under)) = (lines.next(), lines.next())
+        && let Some((title, '=', 2)) = section_title(&[top, under])
         && !NUMPY_SECTIONS.contains(&title)
     {
-        let below = head[0].len() + 1 + head[1].len();
+        let below = top.len() + 1 + under.len();
         return (title.to_string(), text.get(below..).unwrap_or(""));
     }
     // A summary that runs into a section title is no summary.
