@@ -169,17 +169,33 @@ pub struct Runtime {
     pub preload: Vec<String>,
     pub queue_limit: usize,
     pub max_message_bytes: usize,
+    /// Seconds a call may run in Python at all; see `PoolConfig::hard_timeout`.
+    pub hard_timeout_secs: u64,
+    /// The deepest nesting of a value, in JSON levels.
+    pub max_depth: usize,
+    /// Live references per worker, and per session.
+    pub max_refs: usize,
+    pub max_session_refs: usize,
 }
+
+/// The deepest `max_depth` allowed: Python decodes and encodes values recursively, and its
+/// recursion limit must stay well inside a thread's stack.
+pub const MAX_DEPTH_LIMIT: usize = 1000;
 
 impl Default for Runtime {
     fn default() -> Self {
+        let pool = snakebridge_runtime::PoolConfig::new("python3");
         Self {
-            workers: 2,
-            threads: 8,
-            timeout_secs: 60,
+            workers: pool.workers,
+            threads: pool.threads_per_worker,
+            timeout_secs: pool.call_timeout.as_secs(),
             preload: Vec::new(),
-            queue_limit: 10_000,
-            max_message_bytes: 64 * 1024 * 1024,
+            queue_limit: pool.queue_limit,
+            max_message_bytes: pool.max_message_bytes,
+            hard_timeout_secs: pool.hard_timeout.as_secs(),
+            max_depth: pool.max_depth,
+            max_refs: pool.max_refs,
+            max_session_refs: pool.max_session_refs,
         }
     }
 }
@@ -209,6 +225,10 @@ struct RawRuntime {
     preload: Vec<String>,
     queue_limit: Option<Spanned<usize>>,
     max_message_bytes: Option<Spanned<usize>>,
+    hard_timeout: Option<Spanned<usize>>,
+    max_depth: Option<Spanned<usize>>,
+    max_refs: Option<Spanned<usize>>,
+    max_session_refs: Option<Spanned<usize>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -580,6 +600,30 @@ impl Config {
                 1024,
                 "max_message_bytes",
                 defaults.max_message_bytes,
+            )?,
+            hard_timeout_secs: at_least(
+                raw.runtime.hard_timeout,
+                1,
+                "hard_timeout",
+                defaults.hard_timeout_secs as usize,
+            )? as u64,
+            max_depth: match raw.runtime.max_depth {
+                Some(depth) if !(1..=MAX_DEPTH_LIMIT).contains(depth.get_ref()) => {
+                    return Err(invalid(
+                        format!("`max_depth` must be between 1 and {MAX_DEPTH_LIMIT}"),
+                        depth.span(),
+                        Some("values nested deeper are better kept in Python as a reference (`returns: :ref`)".into()),
+                    ));
+                }
+                Some(depth) => *depth.get_ref(),
+                None => defaults.max_depth,
+            },
+            max_refs: at_least(raw.runtime.max_refs, 1, "max_refs", defaults.max_refs)?,
+            max_session_refs: at_least(
+                raw.runtime.max_session_refs,
+                1,
+                "max_session_refs",
+                defaults.max_session_refs,
             )?,
         };
 

@@ -30,6 +30,12 @@ Results are encoded by mode: ``auto`` sends what has a value representation by v
 turns any other object into a reference, container by container, so a list of arrays is a
 list of references (a new instance, call type ``class``, is always a reference); ``value``
 also converts array-likes with ``tolist()``; ``ref`` returns a reference to the whole result.
+
+Both directions have limits, the runtime's ``max_depth`` and ``max_message_bytes``: depth counts
+JSON levels (a tagged value such as a tuple is two: its object and its ``elements``), and the
+encoder counts what it would write as it goes, so a result far over the size limit fails at
+once instead of after it is built. A ``str`` holding lone surrogates (a file name decoded with
+``surrogateescape``, say) is not text Elixir can hold; it travels as the bytes it stands for.
 """
 
 import base64
@@ -56,33 +62,63 @@ class DecodeError(ValueError):
     """A tagged value that is malformed or unknown."""
 
 
+class TooDeepError(ValueError):
+    """A value nested deeper than the runtime's ``max_depth``."""
+
+
+class TooLargeError(ValueError):
+    """A result larger than the runtime's ``max_message_bytes``."""
+
+
+def _too_deep(limit, what):
+    return TooDeepError(
+        "{} nests deeper than {} levels, the runtime's `max_depth`; flatten it, or raise "
+        "`max_depth` in the `[runtime]` table of snakebridge.toml".format(what, limit)
+    )
+
+
 def tagged(tag, **fields):
     fields[TYPE] = tag
     fields["__schema__"] = SCHEMA
     return fields
 
 
-def decode(value, resolve_ref):
+def decode(value, resolve_ref, max_depth=1000):
     """JSON-decoded data to Python values; ``resolve_ref(tagged)`` returns a ref's object."""
+    return _decode(value, resolve_ref, max_depth, max_depth)
+
+
+def _decode(value, resolve_ref, left, limit):
     if isinstance(value, list):
-        return [decode(item, resolve_ref) for item in value]
+        if left < 1:
+            raise _too_deep(limit, "an argument")
+        return [_decode(item, resolve_ref, left - 1, limit) for item in value]
     if not isinstance(value, dict):
         return value
     tag = value.get(TYPE)
+    # A tagged value's fields sit below its object and its list (and a dict's pairs, one more).
+    needs = 1 if tag is None else 3 if tag == "dict" else 2
+    if left < needs:
+        raise _too_deep(limit, "an argument")
+    left -= needs
+
+    def sub(item):
+        return _decode(item, resolve_ref, left, limit)
+
     if tag is None:
-        return {key: decode(item, resolve_ref) for key, item in value.items()}
+        return {key: sub(item) for key, item in value.items()}
     if tag == "tuple":
-        return tuple(decode(item, resolve_ref) for item in value["elements"])
+        return tuple(sub(item) for item in value["elements"])
     if tag == "atom":
         return Atom(value["value"])
     if tag == "bytes":
         return base64.b64decode(value["data"])
     if tag == "dict":
-        return {_key(decode(k, resolve_ref)): decode(v, resolve_ref) for k, v in value["pairs"]}
+        return {_key(sub(k)): sub(v) for k, v in value["pairs"]}
     if tag == "set":
-        return {_key(decode(item, resolve_ref)) for item in value["elements"]}
+        return {_key(sub(item)) for item in value["elements"]}
     if tag == "frozenset":
-        return frozenset(_key(decode(item, resolve_ref)) for item in value["elements"])
+        return frozenset(_key(sub(item)) for item in value["elements"])
     if tag == "int":
         return int(value["value"])
     if tag == "special_float":
@@ -123,53 +159,94 @@ def _key(value):
 
 
 class Encoder:
-    """Encodes one result; ``make_ref(obj)`` registers an object and returns its tagged ref."""
+    """Encodes one result; ``make_ref(obj)`` registers an object and returns its tagged ref.
 
-    def __init__(self, mode, make_ref):
+    ``max_bytes`` and ``max_depth`` bound what it writes (``None``: no bound).
+    """
+
+    def __init__(self, mode, make_ref, max_bytes=None, max_depth=1000):
         if mode not in ("auto", "value", "ref"):
             raise ValueError("returns must be auto, value or ref, not {!r}".format(mode))
         self.mode = mode
         self.make_ref = make_ref
+        self.max_bytes = max_bytes
+        self.budget = max_bytes if max_bytes is not None else math.inf
+        self.max_depth = max_depth
 
     def encode(self, value):
         if self.mode == "ref" and value is not None:
             return self.make_ref(value)
-        return self._encode(value)
+        return self._encode(value, self.max_depth)
 
-    def _encode(self, value):
+    def _spend(self, size):
+        self.budget -= size
+        if self.budget < 0:
+            self.refuse()
+
+    def refuse(self):
+        raise TooLargeError(
+            "the result is larger than {} bytes, the runtime's `max_message_bytes`; return a "
+            "reference instead (returns: :ref), or raise `max_message_bytes` in the `[runtime]` "
+            "table of snakebridge.toml".format(self.max_bytes)
+        )
+
+    def _tagged(self, tag, **fields):
+        self._spend(32)
+        return tagged(tag, **fields)
+
+    def _encode(self, value, left):
         # bool before int: a bool is an int in Python.
         if value is None or isinstance(value, bool):
+            self._spend(5)
             return value
         if isinstance(value, Atom):
-            return tagged("atom", value=str(value))
+            self._spend(len(value) + 8)
+            return self._tagged("atom", value=str(value))
         if isinstance(value, str):
+            self._spend(len(value) + 2)
             return str(value)
         if isinstance(value, int):
+            self._spend(21)
             if INT64_MIN <= value <= UINT64_MAX:
                 return int(value)
-            return tagged("int", value=str(int(value)))
+            text = str(int(value))
+            self._spend(len(text))
+            return self._tagged("int", value=text)
         if isinstance(value, float):
+            self._spend(24)
             if math.isnan(value):
-                return tagged("special_float", value="nan")
+                return self._tagged("special_float", value="nan")
             if math.isinf(value):
-                return tagged("special_float", value="infinity" if value > 0 else "neg_infinity")
+                return self._tagged("special_float", value="infinity" if value > 0 else "neg_infinity")
             return float(value)
+        if isinstance(value, (list, tuple, dict, set, frozenset)):
+            # Levels it takes in JSON: a list or a plain object one, a tagged list two, a
+            # tagged dict's pairs three.
+            plain = isinstance(value, list) or _plain_dict(value)
+            needs = 1 if plain else 3 if isinstance(value, dict) else 2
+            if left < needs:
+                raise _too_deep(self.max_depth, "the result")
+            left -= needs
+            self._spend(2 + len(value))
         if isinstance(value, list):
-            return [self._encode(item) for item in value]
+            return [self._encode(item, left) for item in value]
         if isinstance(value, tuple):
-            return tagged("tuple", elements=[self._encode(item) for item in value])
+            return self._tagged("tuple", elements=[self._encode(item, left) for item in value])
         if isinstance(value, dict):
-            if all(type(key) is str for key in value):
-                return {key: self._encode(item) for key, item in value.items()}
-            return tagged(
-                "dict", pairs=[[self._encode(k), self._encode(v)] for k, v in value.items()]
+            if plain:
+                for key in value:
+                    self._spend(len(key) + 3)
+                return {key: self._encode(item, left) for key, item in value.items()}
+            return self._tagged(
+                "dict", pairs=[[self._encode(k, left), self._encode(v, left)] for k, v in value.items()]
             )
         if isinstance(value, (bytes, bytearray, memoryview)):
-            return tagged("bytes", data=base64.b64encode(bytes(value)).decode("ascii"))
+            self._spend(len(value) * 4 // 3 + 4)
+            return self._tagged("bytes", data=base64.b64encode(bytes(value)).decode("ascii"))
         if isinstance(value, frozenset):
-            return tagged("frozenset", elements=[self._encode(item) for item in value])
+            return self._tagged("frozenset", elements=[self._encode(item, left) for item in value])
         if isinstance(value, set):
-            return tagged("set", elements=[self._encode(item) for item in value])
+            return self._tagged("set", elements=[self._encode(item, left) for item in value])
         if isinstance(value, complex):
             return tagged("complex", real=value.real, imag=value.imag)
         # datetime before date: a datetime is a date in Python.
@@ -185,10 +262,24 @@ class Encoder:
             return tagged("time", **_clock_fields(value))
         scalar = _numpy_scalar(value)
         if scalar is not None:
-            return self._encode(scalar)
+            return self._encode(scalar, left)
         if self.mode == "value" and callable(getattr(value, "tolist", None)):
-            return self._encode(value.tolist())
+            return self._encode(value.tolist(), left)
+        self._spend(160)
         return self.make_ref(value)
+
+
+def _plain_dict(value):
+    return isinstance(value, dict) and all(type(key) is str for key in value)
+
+
+def surrogate_bytes(text):
+    """The bytes a ``str`` with lone surrogates stands for: the original bytes of a
+    ``surrogateescape`` decoding, else the surrogates themselves (as WTF-8)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _numpy_scalar(value):

@@ -16,7 +16,7 @@ import time
 import traceback
 
 from . import PROTOCOL_VERSION
-from .codec import Encoder, decode, tagged
+from .codec import Encoder, decode, surrogate_bytes, tagged
 
 CALL_TYPES = ("function", "class", "method", "get_attr", "set_attr", "module_attr")
 
@@ -38,7 +38,7 @@ class SessionMismatchError(SnakeBridgeError):
 
 
 class TooManyRefsError(SnakeBridgeError):
-    """The worker holds as many live references as it may; release some."""
+    """The worker, or one session on it, holds as many live references as it may."""
 
 
 class Failure(Exception):
@@ -68,26 +68,45 @@ def describe(exc, skip_frames=0):
     return Failure(name, str(exc), text)
 
 
+# Sessions remembered as ended, so a reference of one says why it is gone; the oldest are
+# forgotten first.
+ENDED_SESSIONS = 100_000
+
+
 class Refs:
     """Objects handed out by reference, per session. Ids carry the worker's pid so a reference
-    from a worker that has since restarted is recognised as such."""
+    from a worker that has since restarted is recognised as such. ``limit`` bounds the worker's
+    references, ``session_limit`` one session's, so one leaking process cannot use up every
+    other session's room."""
 
-    def __init__(self, limit):
+    def __init__(self, limit, session_limit=None):
         self.limit = limit
+        self.session_limit = session_limit if session_limit is not None else limit
         self.lock = threading.Lock()
         self.objects = {}
+        self.per_session = {}
+        self.ended = {}
         self.counter = itertools.count(1)
         self.prefix = "{}-".format(os.getpid())
 
     def put(self, obj, session, library):
         with self.lock:
+            held = self.per_session.get(session, 0)
+            if held >= self.session_limit:
+                raise TooManyRefsError(
+                    "session {!r} holds {} live references, the per-session limit; release the "
+                    "ones it no longer needs (SnakeBridge.release/1), or raise `max_session_refs` "
+                    "in the `[runtime]` table of snakebridge.toml".format(session, held)
+                )
             if len(self.objects) >= self.limit:
                 raise TooManyRefsError(
-                    "this worker holds {} live references, its limit; release references "
-                    "or sessions you no longer need".format(self.limit)
+                    "this worker holds {} live references, its limit; release references or "
+                    "sessions you no longer need, or raise `max_refs` in the `[runtime]` table of "
+                    "snakebridge.toml".format(self.limit)
                 )
             ref_id = self.prefix + str(next(self.counter))
             self.objects[ref_id] = (session, obj)
+            self.per_session[session] = held + 1
         kind = type(obj)
         return tagged(
             "ref",
@@ -107,7 +126,13 @@ class Refs:
                     "reference {} was made by worker {}, which is no longer running (it crashed "
                     "or was restarted); its objects are gone".format(ref_id, str(ref_id).split("-")[0])
                 )
-            raise RefNotFoundError("reference {} was released".format(ref_id))
+            owner = ref.get("session_id")
+            if owner in self.ended:
+                raise RefNotFoundError(
+                    "reference {} was released with its session {!r}: the process that owned it "
+                    "exited, or the session was released".format(ref_id, owner)
+                )
+            raise RefNotFoundError("reference {} was released (SnakeBridge.release/1)".format(ref_id))
         owner, obj = entry
         if owner != session:
             raise SessionMismatchError(
@@ -119,27 +144,58 @@ class Refs:
 
     def release(self, ref_id):
         with self.lock:
-            return self.objects.pop(ref_id, None) is not None
+            entry = self.objects.pop(ref_id, None)
+            if entry is None:
+                return False
+            self._forget(entry[0], 1)
+            return True
 
     def release_session(self, session):
         with self.lock:
             doomed = [key for key, (owner, _) in self.objects.items() if owner == session]
             for key in doomed:
                 del self.objects[key]
+            self.per_session.pop(session, None)
+            self.ended[session] = True
+            if len(self.ended) > ENDED_SESSIONS:
+                del self.ended[next(iter(self.ended))]
         return len(doomed)
+
+    def _forget(self, session, count):
+        left = self.per_session.get(session, 0) - count
+        if left > 0:
+            self.per_session[session] = left
+        else:
+            self.per_session.pop(session, None)
 
     def __len__(self):
         return len(self.objects)
 
 
 class Dispatcher:
-    """Runs tools on payloads. Every method returns JSON text or raises ``Failure``."""
+    """Runs tools on payloads. Every method returns JSON as UTF-8 bytes or raises ``Failure``.
 
-    def __init__(self, ref_limit=100_000, stream_batch=100, stream_flush_seconds=0.01):
-        self.refs = Refs(ref_limit)
+    ``max_bytes`` and ``max_depth`` are the runtime's limits on a result; ``ref_limit`` and
+    ``session_ref_limit`` bound the references the worker and each session hold.
+    """
+
+    def __init__(
+        self,
+        ref_limit=100_000,
+        stream_batch=100,
+        stream_flush_seconds=0.01,
+        max_bytes=None,
+        max_depth=1000,
+        session_ref_limit=None,
+    ):
+        self.refs = Refs(ref_limit, session_ref_limit)
         self.stream_batch = stream_batch
         self.stream_flush_seconds = stream_flush_seconds
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
         self.resolved = {}
+        self.pid = os.getpid()
+        _die_with_parent_after_fork()
 
     # Tools.
 
@@ -150,17 +206,26 @@ class Dispatcher:
                 result = self._call(payload)
             elif tool == "snakebridge.release_ref":
                 ref = payload.get("ref") or {}
-                result = self.refs.release(ref.get("id"))
+                result = _json(self.refs.release(ref.get("id")))
             elif tool == "snakebridge.release_session":
-                result = self.refs.release_session(self._session(payload))
+                result = _json(self.refs.release_session(self._session(payload)))
             else:
                 raise ProtocolError("unknown tool {!r}".format(tool))
-            return json.dumps(result, allow_nan=False, separators=(",", ":"))
         except Failure:
+            self._forked_child_exits()
             raise
         # A worker never dies from a user's exception, nor from a library calling sys.exit().
         except (Exception, SystemExit) as exc:
+            self._forked_child_exits()
             raise describe(exc, skip_frames=_skip(exc)) from None
+        self._forked_child_exits()
+        return result
+
+    def _forked_child_exits(self):
+        """A call that forked returns here in the child too: the child must not answer for the
+        worker (its server threads are gone), nor linger."""
+        if os.getpid() != self.pid:
+            os._exit(0)
 
     def stream(self, tool, payload_json):
         """Yields JSON arrays of items, batched by count or time."""
@@ -183,11 +248,14 @@ class Dispatcher:
             except StopIteration:
                 break
             except (Exception, SystemExit) as exc:
+                self._forked_child_exits()
                 if batch:
-                    yield _dump(batch)
+                    yield self._dump(batch, encoder)
                 raise describe(exc, skip_frames=_skip(exc)) from None
+            self._forked_child_exits()
             if not batch:
                 started = time.monotonic()
+                encoder.budget = self.max_bytes if self.max_bytes is not None else float("inf")
             try:
                 batch.append(encoder.encode(item))
             except Exception as exc:
@@ -196,10 +264,10 @@ class Dispatcher:
                 len(batch) >= self.stream_batch
                 or time.monotonic() - started >= self.stream_flush_seconds
             ):
-                yield _dump(batch)
+                yield self._dump(batch, encoder)
                 batch = []
         if batch:
-            yield _dump(batch)
+            yield self._dump(batch, encoder)
 
     # Payload pieces.
 
@@ -231,13 +299,26 @@ class Dispatcher:
         return Encoder(
             payload.get("returns", "auto"),
             lambda obj: self.refs.put(obj, session, library),
+            max_bytes=self.max_bytes,
+            max_depth=self.max_depth,
         )
+
+    def _dump(self, value, encoder):
+        """``value``'s JSON as bytes, refused over the size limit; a ``str`` that is not
+        valid text (lone surrogates) is sent again with such strings as bytes."""
+        try:
+            data = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:
+            data = json.dumps(_rebytes(value), allow_nan=False, separators=(",", ":")).encode("ascii")
+        if encoder.max_bytes is not None and len(data) > encoder.max_bytes:
+            encoder.refuse()
+        return data
 
     def _arguments(self, payload):
         session = self._session(payload)
         resolve = lambda ref: self.refs.get(ref, session)  # noqa: E731
-        args = decode(payload.get("args", []), resolve)
-        kwargs = decode(payload.get("kwargs", {}), resolve)
+        args = decode(payload.get("args", []), resolve, self.max_depth)
+        kwargs = decode(payload.get("kwargs", {}), resolve, self.max_depth)
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise ProtocolError("args must be a list and kwargs an object")
         return args, {str(key): value for key, value in kwargs.items()}
@@ -272,8 +353,10 @@ class Dispatcher:
         if payload.get("call_type") == "class" and payload.get("returns", "auto") == "auto":
             # A new instance is wanted as an object, even a dict or list subclass's.
             payload = dict(payload, returns="ref")
+        result = self._invoke(payload)
+        self._forked_child_exits()
         encoder = self._encoder(payload)
-        return encoder.encode(self._invoke(payload))
+        return self._dump(encoder.encode(result), encoder)
 
     def _invoke(self, payload):
         """What the payload's call returns, as a Python value."""
@@ -322,8 +405,41 @@ def _name(payload, key):
     return name
 
 
-def _dump(items):
-    return json.dumps(items, allow_nan=False, separators=(",", ":"))
+def _json(value):
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
+def _rebytes(value):
+    """An encoded result with every ``str`` that is not valid text as tagged bytes (a key, which
+    must stay text, with U+FFFD instead): the rare path, taken only when the fast one met a
+    lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return Encoder("auto", None).encode(surrogate_bytes(value))
+    if isinstance(value, list):
+        return [_rebytes(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            key.encode("utf-8", "surrogatepass").decode("utf-8", "replace"): _rebytes(item)
+            for key, item in value.items()
+        }
+    return value
+
+
+def _die_with_parent_after_fork():
+    """A process a call forks dies with the worker (Linux ``PR_SET_PDEATHSIG``), so it can
+    never outlive the pool."""
+    try:
+        import ctypes
+        import signal
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return
+    os.register_at_fork(after_in_child=lambda: prctl(1, signal.SIGKILL, 0, 0, 0))
 
 
 def _skip(exc):

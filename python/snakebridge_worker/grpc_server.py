@@ -1,6 +1,6 @@
 """The worker's gRPC service on grpcio, the transport the runtime's pool uses."""
 
-import os
+import hmac
 from concurrent import futures
 
 import grpc
@@ -54,13 +54,13 @@ class Service:
             result = self.dispatcher.execute(request.tool, request.payload)
         except Failure as failure:
             return self.m["ExecuteResponse"](error=self._error(failure))
-        return self.m["ExecuteResponse"](result=result.encode("utf-8"))
+        return self.m["ExecuteResponse"](result=result)
 
     def execute_stream(self, request, context):
         chunk = self.m["StreamChunk"]
         try:
             for items in self.dispatcher.stream(request.tool, request.payload):
-                yield chunk(items=items.encode("utf-8"))
+                yield chunk(items=items)
                 if not context.is_active():
                     return
         except Failure as failure:
@@ -73,8 +73,31 @@ class Service:
         )
 
 
-def serve(dispatcher, port, threads, max_message_bytes, descriptor_path, ready):
-    """Binds loopback, calls ``ready(port)`` once serving, and returns the server."""
+class Authenticate(grpc.ServerInterceptor):
+    """Refuses, with ``UNAUTHENTICATED``, every call without the pool's secret: the socket's
+    private directory keeps other users out, and this keeps out whatever reaches it anyway."""
+
+    def __init__(self, token):
+        self.expected = b"Bearer " + token
+
+    def intercept_service(self, continuation, details):
+        for key, value in details.invocation_metadata or ():
+            if key == "authorization":
+                given = value.encode("utf-8") if isinstance(value, str) else value
+                if hmac.compare_digest(given, self.expected):
+                    return continuation(details)
+        return _REFUSED
+
+
+def _refuse(request, context):
+    context.abort(grpc.StatusCode.UNAUTHENTICATED, "this worker serves only the pool that started it")
+
+
+_REFUSED = grpc.unary_unary_rpc_method_handler(_refuse)
+
+
+def serve(dispatcher, socket, token, threads, max_message_bytes, descriptor_path):
+    """Serves on the Unix socket ``socket``, calls only with ``token``, and returns the server."""
     m = message_classes(descriptor_path)
     service = Service(dispatcher, m)
 
@@ -98,10 +121,8 @@ def serve(dispatcher, port, threads, max_message_bytes, descriptor_path, ready):
     }
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="snakebridge"),
+        interceptors=(Authenticate(token),),
         options=[
-            # grpcio binds with SO_REUSEPORT by default: a second worker on the same port would
-            # silently share connections, and references with them.
-            ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.keepalive_permit_without_calls", 1),
@@ -110,7 +131,6 @@ def serve(dispatcher, port, threads, max_message_bytes, descriptor_path, ready):
         ],
     )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    bound = server.add_insecure_port("127.0.0.1:{}".format(port))
+    server.add_insecure_port("unix:" + socket)
     server.start()
-    ready(bound, os.getpid())
     return server

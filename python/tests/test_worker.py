@@ -116,6 +116,43 @@ class Dispatch(unittest.TestCase):
         self.assertEqual(json.loads(released), 1)
         self.assertIn("was released", self.failure(call_type="method", instance=ref, function="total").message)
 
+    def test_results_over_the_size_limit_fail_as_they_are_encoded(self):
+        dispatcher = Dispatcher(max_bytes=1000)
+        error = self.failure_of(dispatcher, python_module="operator", function="mul", args=["x", 10**6])
+        self.assertEqual(error.type_name, "snakebridge.TooLargeError")
+        self.assertIn("max_message_bytes", error.message)
+
+    def test_values_past_max_depth_are_refused_by_name(self):
+        dispatcher = Dispatcher(max_depth=10)
+        deep = 1
+        for _ in range(11):
+            deep = [deep]
+        error = self.failure_of(dispatcher, python_module="builtins", function="len", args=[deep])
+        self.assertEqual(error.type_name, "snakebridge.TooDeepError")
+        self.assertIn("max_depth", error.message)
+        error = self.failure_of(dispatcher, python_module="builtins", function="eval", args=["[" * 20 + "]" * 20])
+        self.assertEqual(error.type_name, "snakebridge.TooDeepError")
+
+    def test_one_session_cannot_hold_every_reference(self):
+        dispatcher = Dispatcher(session_ref_limit=2)
+        make = dict(python_module="builtins", function="object")
+        for _ in range(2):
+            dispatcher.execute("snakebridge.call", payload(**make))
+        error = self.failure_of(dispatcher, **make)
+        self.assertEqual(error.type_name, "snakebridge.TooManyRefsError")
+        self.assertIn("max_session_refs", error.message)
+        dispatcher.execute("snakebridge.call", payload(session_id="other", **make))
+
+    def test_text_with_lone_surrogates_travels_as_its_bytes(self):
+        result = json.loads(self.dispatcher.execute(
+            "snakebridge.call", payload(python_module="os", function="fsdecode", args=[{"__type__": "bytes", "__schema__": 1, "data": "Y2Fm6Q=="}])))
+        self.assertEqual(result, {"__type__": "bytes", "__schema__": 1, "data": "Y2Fm6Q=="})
+
+    def failure_of(self, dispatcher, **fields):
+        with self.assertRaises(Failure) as raised:
+            dispatcher.execute("snakebridge.call", payload(**fields))
+        return raised.exception
+
     def test_streams_batch_by_count(self):
         dispatcher = Dispatcher(stream_batch=4, stream_flush_seconds=60)
         chunks = [json.loads(c) for c in dispatcher.stream(

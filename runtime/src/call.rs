@@ -99,6 +99,8 @@ pub struct Call {
     pub kwargs: Map<String, Value>,
     /// Calls in one session run on one worker, and references they make belong to it.
     pub session: Option<String>,
+    /// The worker (its pid) holding the objects the call passes, where it must run.
+    pub worker: Option<u32>,
     pub returns: Returns,
     /// Overrides the pool's call timeout.
     pub timeout: Option<Duration>,
@@ -121,6 +123,7 @@ impl Call {
             args: Vec::new(),
             kwargs: Map::new(),
             session: None,
+            worker: None,
             returns: Returns::Auto,
             timeout: None,
         }
@@ -131,6 +134,7 @@ impl Call {
         Call {
             instance: Some(instance.clone()),
             session: Some(instance.session.clone()),
+            worker: instance.worker_pid(),
             ..Call::new(&instance.library, call_type)
         }
     }

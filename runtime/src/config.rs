@@ -17,10 +17,21 @@ pub struct PoolConfig {
     pub preload: Vec<String>,
     pub current_dir: Option<PathBuf>,
     /// A call's deadline unless it sets its own; for streams, the longest wait for a batch.
+    /// A caller that reaches it stops waiting; the call itself runs on in Python.
     pub call_timeout: Duration,
+    /// How long a call may run in Python at all. Past it, its thread is taken as lost; a
+    /// worker whose threads are all lost this way is replaced (its objects are lost with it).
+    pub hard_timeout: Duration,
     pub start_timeout: Duration,
     /// The largest request or result, each way.
     pub max_message_bytes: usize,
+    /// The deepest nesting of a value, each way, in JSON levels (a tuple counts two).
+    pub max_depth: usize,
+    /// Live object references one worker holds, over all sessions.
+    pub max_refs: usize,
+    /// Live object references one session holds, so one leaking process cannot use up the
+    /// worker's room for every other session.
+    pub max_session_refs: usize,
     /// Calls that may wait for capacity before new ones are refused.
     pub queue_limit: usize,
     pub heartbeat_interval: Duration,
@@ -43,8 +54,12 @@ impl PoolConfig {
             preload: Vec::new(),
             current_dir: None,
             call_timeout: Duration::from_secs(60),
+            hard_timeout: Duration::from_secs(300),
             start_timeout: Duration::from_secs(60),
             max_message_bytes: 64 * 1024 * 1024,
+            max_depth: 256,
+            max_refs: 100_000,
+            max_session_refs: 25_000,
             queue_limit: 10_000,
             heartbeat_interval: Duration::from_secs(5),
             forward_stderr: true,

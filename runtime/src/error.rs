@@ -20,8 +20,13 @@ pub enum Error {
     #[error("{}: {}", .0.python_type, .0.message)]
     Python(PythonError),
 
-    #[error("the call did not finish within {after:?}{}", if *.queued { " (it was still waiting for a free worker)" } else { "; its worker is being replaced" })]
+    #[error("the call did not finish within {after:?}{}", if *.queued { " (it was still waiting for a free worker)" } else { "; it runs on in Python, and its worker keeps serving" })]
     Timeout { after: Duration, queued: bool },
+
+    #[error(
+        "a call ran past the pool's hard limit of {after:?}; its thread is taken as lost, and a worker with every thread lost is replaced"
+    )]
+    Stuck { after: Duration },
 
     #[error("the Python worker (pid {pid}) exited during the call ({status}){}", tail(.stderr))]
     WorkerCrashed {
@@ -50,6 +55,9 @@ pub enum Error {
     #[error("the worker sent a result that is not valid: {0}")]
     Protocol(String),
 
+    #[error("{0}")]
+    InvalidRequest(String),
+
     #[error("transport error talking to the Python worker: {0}")]
     Transport(String),
 
@@ -70,12 +78,13 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Python(_) => "python",
-            Error::Timeout { .. } => "timeout",
+            Error::Timeout { .. } | Error::Stuck { .. } => "timeout",
             Error::WorkerCrashed { .. } => "worker_crashed",
             Error::WorkerStart { .. } => "worker_start",
             Error::Overloaded { .. } => "overloaded",
             Error::TooLarge { .. } => "too_large",
             Error::Protocol(_) => "protocol",
+            Error::InvalidRequest(_) => "invalid_request",
             Error::Transport(_) => "transport",
             Error::ShutDown => "shut_down",
         }

@@ -3,9 +3,13 @@
 //!
 //! Each worker serves `threads_per_worker` gRPC threads; the pool runs at most one fewer
 //! calls on it at a time, so a call never queues inside Python (where its deadline would
-//! run out unseen) and a heartbeat always finds a free thread. A call past its deadline has
-//! its caller told at once; its worker is replaced, and killed as soon as only such hung
-//! calls remain on it, so other calls on it may finish.
+//! run out unseen) and a heartbeat always finds a free thread.
+//!
+//! A caller's deadline ends that caller's wait, nothing more: the call runs on in Python,
+//! holding its thread, and the worker goes on serving every other session. A worker is
+//! replaced, and its objects lost, only when it can no longer serve: it exited, it missed
+//! heartbeats while no caller was waiting on it (stopped, or stuck in C code holding the
+//! GIL), or every one of its threads runs a call past the pool's hard limit.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +29,22 @@ use crate::proto::{ExecuteRequest, StreamChunk};
 use crate::python::WorkerDir;
 use crate::value::Ref;
 use crate::worker::Worker;
+
+/// Parses a worker's JSON, bounded by `max_depth` levels (checked before parsing, so no
+/// value can overflow a stack).
+pub(crate) fn parse_json(bytes: &[u8], max_depth: usize) -> Result<Value, Error> {
+    use serde::Deserialize;
+    if crate::value::json_depth(bytes) > max_depth {
+        return Err(Error::InvalidRequest(format!(
+            "the result nests deeper than {max_depth} levels, the runtime's `max_depth`; return a reference instead (returns: :ref), or raise `max_depth` in the `[runtime]` table of snakebridge.toml"
+        )));
+    }
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    json.disable_recursion_limit();
+    let value = Value::deserialize(&mut json).map_err(|e| Error::Protocol(e.to_string()))?;
+    json.end().map_err(|e| Error::Protocol(e.to_string()))?;
+    Ok(value)
+}
 
 /// Consecutive failed starts after which a slot gives up and reports the error to calls.
 const MAX_START_FAILURES: u32 = 5;
@@ -64,8 +84,16 @@ enum SlotWorker {
 }
 
 struct Waiter {
-    session: Option<String>,
+    place: Place,
     grant: oneshot::Sender<Lease>,
+}
+
+/// Where a call must run: its session's worker, or the worker holding the objects it passes
+/// (which decides when the session is not pinned any more, say after its owner left).
+#[derive(Clone, Default)]
+struct Place {
+    session: Option<String>,
+    worker: Option<u32>,
 }
 
 /// What a pool slot is doing, for diagnostics and tests.
@@ -82,8 +110,8 @@ struct Lease {
     inner: Arc<Inner>,
     slot: usize,
     worker: Arc<Worker>,
-    /// The call outlived its deadline and is still running in Python: keep it counted.
-    hung: bool,
+    /// The call ran past the hard limit and is taken as lost: its thread stays counted.
+    stuck: bool,
     /// Already accounted for by whoever holds the state lock.
     defused: bool,
 }
@@ -91,7 +119,28 @@ struct Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         if !self.defused {
-            self.inner.release(self.slot, &self.worker, self.hung);
+            self.inner.release(self.slot, &self.worker, self.stuck);
+        }
+    }
+}
+
+/// Whether a call's caller stopped waiting: shared by the caller and the task that runs the
+/// call, so exactly one of them counts it in and out of the worker's abandoned calls.
+#[derive(Clone, Default)]
+struct Abandon(Arc<AtomicBool>);
+
+impl Abandon {
+    /// The caller gives up.
+    fn caller_left(&self, worker: &Worker) {
+        if !self.0.swap(true, Ordering::SeqCst) {
+            worker.abandoned.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The call is over.
+    fn call_ended(&self, worker: &Worker) {
+        if self.0.swap(true, Ordering::SeqCst) {
+            worker.abandoned.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -156,8 +205,8 @@ impl Pool {
 
     /// Runs one call and returns its result.
     pub async fn call(&self, call: &Call) -> Result<Value, Error> {
+        let payload = self.inner.encode(call)?;
         let (lease, deadline, timeout) = self.lease_for(call).await?;
-        let payload = encode(call)?;
         self.execute(lease, "snakebridge.call", payload, deadline, timeout)
             .await
     }
@@ -165,21 +214,28 @@ impl Pool {
     /// Starts a call whose result is iterated in Python (a generator, or the iterable a
     /// reference names with [`Call::iterate`]) and streams its items, batched.
     pub async fn stream(&self, call: &Call) -> Result<CallStream, Error> {
+        let payload = self.inner.encode(call)?;
         let (lease, deadline, timeout) = self.lease_for(call).await?;
         let request = tonic::Request::new(ExecuteRequest {
             tool: "snakebridge.stream".into(),
-            payload: encode(call)?,
+            payload,
         });
         let mut client = lease.worker.client();
         let chunks = match tokio::time::timeout_at(deadline, client.execute_stream(request)).await {
-            Err(_) => return Err(self.inner.hang(lease, timeout)),
-            Ok(Err(status)) => return Err(self.inner.classify(lease, &status, timeout).await),
+            Err(_) => {
+                // Nothing ran yet that could hold a thread for long: give the capacity back.
+                return Err(Error::Timeout {
+                    after: timeout,
+                    queued: false,
+                });
+            }
+            Ok(Err(status)) => return Err(self.inner.classify(lease, &status).await),
             Ok(Ok(response)) => response.into_inner(),
         };
         Ok(CallStream {
             inner: self.inner.clone(),
             lease: Some(lease),
-            chunks,
+            chunks: Some(chunks),
             idle_timeout: timeout,
         })
     }
@@ -227,6 +283,16 @@ impl Pool {
             .direct(&worker, "snakebridge.release_session", &payload)
             .await?;
         Ok(value.as_u64().unwrap_or(0))
+    }
+
+    /// The largest request or result, each way.
+    pub fn max_message_bytes(&self) -> usize {
+        self.inner.config.max_message_bytes
+    }
+
+    /// The deepest nesting of a value, each way.
+    pub fn max_depth(&self) -> usize {
+        self.inner.config.max_depth
     }
 
     /// The slots and what runs in them.
@@ -303,15 +369,17 @@ impl Pool {
     async fn lease_for(&self, call: &Call) -> Result<(Lease, Instant, Duration), Error> {
         let timeout = call.timeout.unwrap_or(self.inner.config.call_timeout);
         let deadline = Instant::now() + timeout;
-        let lease = self
-            .lease(call.session.as_deref(), deadline, timeout)
-            .await?;
+        let place = Place {
+            session: call.session.clone(),
+            worker: call.worker,
+        };
+        let lease = self.lease(place, deadline, timeout).await?;
         Ok((lease, deadline, timeout))
     }
 
     async fn lease(
         &self,
-        session: Option<&str>,
+        place: Place,
         deadline: Instant,
         timeout: Duration,
     ) -> Result<Lease, Error> {
@@ -320,7 +388,7 @@ impl Pool {
             if self.inner.closed.load(Ordering::SeqCst) {
                 return Err(Error::ShutDown);
             }
-            if let Some(lease) = self.inner.grant(&mut state, session) {
+            if let Some(lease) = self.inner.grant(&mut state, &place) {
                 return Ok(lease);
             }
             if let Some(error) = self.inner.all_failed(&state) {
@@ -332,10 +400,7 @@ impl Pool {
                 });
             }
             let (grant, receive) = oneshot::channel();
-            state.waiters.push_back(Waiter {
-                session: session.map(str::to_string),
-                grant,
-            });
+            state.waiters.push_back(Waiter { place, grant });
             receive
         };
         match tokio::time::timeout_at(deadline, grant).await {
@@ -351,6 +416,8 @@ impl Pool {
         }
     }
 
+    /// Runs the call in a task of its own that holds the lease until Python is done, so a
+    /// caller that stops waiting at its deadline leaves the thread counted as busy.
     async fn execute(
         &self,
         lease: Lease,
@@ -359,16 +426,43 @@ impl Pool {
         deadline: Instant,
         timeout: Duration,
     ) -> Result<Value, Error> {
+        let inner = self.inner.clone();
+        let hard = inner.config.hard_timeout;
         let mut request = tonic::Request::new(ExecuteRequest {
             tool: tool.into(),
             payload,
         });
-        request.set_timeout(deadline.saturating_duration_since(Instant::now()));
-        let mut client = lease.worker.client();
-        match tokio::time::timeout_at(deadline, client.execute(request)).await {
-            Err(_) => Err(self.inner.hang(lease, timeout)),
-            Ok(Err(status)) => Err(self.inner.classify(lease, &status, timeout).await),
-            Ok(Ok(response)) => outcome(response.into_inner().outcome),
+        request.set_timeout(hard);
+        let worker = lease.worker.clone();
+        let abandon = Abandon::default();
+        let (answer, answered) = oneshot::channel();
+        tokio::spawn({
+            let abandon = abandon.clone();
+            async move {
+                let mut client = lease.worker.client();
+                let sent = tokio::time::timeout(hard, client.execute(request)).await;
+                abandon.call_ended(&lease.worker);
+                let result = match sent {
+                    Err(_) => Err(inner.stuck(lease)),
+                    Ok(Err(status)) => Err(inner.classify(lease, &status).await),
+                    Ok(Ok(response)) => {
+                        drop(lease);
+                        inner.outcome(response.into_inner().outcome)
+                    }
+                };
+                let _ = answer.send(result);
+            }
+        });
+        match tokio::time::timeout_at(deadline, answered).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(Error::Stuck { after: hard }),
+            Err(_) => {
+                abandon.caller_left(&worker);
+                Err(Error::Timeout {
+                    after: timeout,
+                    queued: false,
+                })
+            }
         }
     }
 
@@ -381,45 +475,62 @@ impl Pool {
         });
         request.set_timeout(self.inner.config.call_timeout);
         match worker.client().execute(request).await {
-            Ok(response) => outcome(response.into_inner().outcome),
+            Ok(response) => self.inner.outcome(response.into_inner().outcome),
             Err(status) => Err(worker.failure(&status).await),
         }
     }
 }
 
-fn encode(call: &Call) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(&call.payload()).map_err(|e| Error::Protocol(e.to_string()))
-}
-
-fn outcome(outcome: Option<Outcome>) -> Result<Value, Error> {
-    answer(
-        outcome.map(|o| match o {
-            Outcome::Result(bytes) => Ok(bytes),
-            Outcome::Error(e) => Err(e),
-        }),
-        "a response with neither result nor error",
-    )
-}
-
-/// A worker's JSON, or its Python exception as an error; `missing` names an empty answer.
-fn answer(
-    answer: Option<Result<Vec<u8>, crate::proto::PythonError>>,
-    missing: &str,
-) -> Result<Value, Error> {
-    match answer {
-        Some(Ok(bytes)) => {
-            serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
-        }
-        Some(Err(e)) => Err(Error::Python(PythonError {
-            python_type: e.r#type,
-            message: e.message,
-            traceback: e.traceback,
-        })),
-        None => Err(Error::Protocol(missing.into())),
-    }
-}
-
 impl Inner {
+    /// A call's payload, refused before anything is sent when it is over the size limit.
+    fn encode(&self, call: &Call) -> Result<Vec<u8>, Error> {
+        let payload =
+            serde_json::to_vec(&call.payload()).map_err(|e| Error::Protocol(e.to_string()))?;
+        let limit = self.config.max_message_bytes;
+        if payload.len() > limit {
+            return Err(Error::TooLarge {
+                limit,
+                detail: format!("the request is {} bytes", payload.len()),
+            });
+        }
+        Ok(payload)
+    }
+
+    fn outcome(&self, outcome: Option<Outcome>) -> Result<Value, Error> {
+        self.answer(
+            outcome.map(|o| match o {
+                Outcome::Result(bytes) => Ok(bytes),
+                Outcome::Error(e) => Err(e),
+            }),
+            "a response with neither result nor error",
+        )
+    }
+
+    /// A worker's JSON, or its Python exception as an error (the worker's own limit errors as
+    /// the runtime's); `missing` names an empty answer.
+    fn answer(
+        &self,
+        answer: Option<Result<Vec<u8>, crate::proto::PythonError>>,
+        missing: &str,
+    ) -> Result<Value, Error> {
+        match answer {
+            Some(Ok(bytes)) => parse_json(&bytes, self.config.max_depth),
+            Some(Err(e)) => Err(match e.r#type.as_str() {
+                "snakebridge.TooLargeError" => Error::TooLarge {
+                    limit: self.config.max_message_bytes,
+                    detail: e.message,
+                },
+                "snakebridge.TooDeepError" => Error::InvalidRequest(e.message),
+                _ => Error::Python(PythonError {
+                    python_type: e.r#type,
+                    message: e.message,
+                    traceback: e.traceback,
+                }),
+            }),
+            None => Err(Error::Protocol(missing.into())),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent-enough counters; keep serving.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -429,9 +540,17 @@ impl Inner {
         self.config.threads_per_worker.saturating_sub(1).max(1)
     }
 
-    /// A lease on the session's slot, or the least busy one, if one has capacity now.
-    fn grant(self: &Arc<Self>, state: &mut State, session: Option<&str>) -> Option<Lease> {
+    /// A lease on the slot of the worker holding the call's objects, else the session's, else
+    /// the least busy one, if it has capacity now.
+    fn grant(self: &Arc<Self>, state: &mut State, place: &Place) -> Option<Lease> {
         let capacity = self.capacity();
+        let session = place.session.as_deref();
+        let holder = place.worker.and_then(|pid| {
+            state
+                .slots
+                .iter()
+                .position(|slot| matches!(&slot.worker, SlotWorker::Ready(w) if w.pid == pid))
+        });
         let mut bound = session.and_then(|s| state.sessions.get(s).copied());
         if let (Some(session), Some(slot)) = (session, bound) {
             // A slot that gave up on starting workers cannot serve its sessions: move them.
@@ -440,7 +559,7 @@ impl Inner {
                 bound = None;
             }
         }
-        let candidates: Vec<usize> = match bound {
+        let candidates: Vec<usize> = match holder.or(bound) {
             Some(slot) => vec![slot],
             None => (0..state.slots.len()).collect(),
         };
@@ -461,7 +580,7 @@ impl Inner {
             inner: self.clone(),
             slot,
             worker,
-            hung: false,
+            stuck: false,
             defused: false,
         })
     }
@@ -470,8 +589,8 @@ impl Inner {
     fn dispatch(self: &Arc<Self>, state: &mut State) {
         let mut index = 0;
         while index < state.waiters.len() {
-            let session = state.waiters[index].session.clone();
-            let Some(lease) = self.grant(state, session.as_deref()) else {
+            let place = state.waiters[index].place.clone();
+            let Some(lease) = self.grant(state, &place) else {
                 index += 1;
                 continue;
             };
@@ -488,8 +607,8 @@ impl Inner {
         }
     }
 
-    fn release(self: &Arc<Self>, slot: usize, worker: &Arc<Worker>, hung: bool) {
-        if !hung {
+    fn release(self: &Arc<Self>, slot: usize, worker: &Arc<Worker>, stuck: bool) {
+        if !stuck {
             worker.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
         let mut state = self.lock();
@@ -497,37 +616,38 @@ impl Inner {
             matches!(&state.slots[slot].worker, SlotWorker::Ready(w) if Arc::ptr_eq(w, worker));
         if current {
             self.dispatch(&mut state);
-        } else if worker.retiring.load(Ordering::SeqCst)
-            && worker.in_flight.load(Ordering::SeqCst) <= worker.hung.load(Ordering::SeqCst)
-        {
+        } else if worker.retiring.load(Ordering::SeqCst) && !worker.has_waiting_callers() {
             worker.kill();
         }
     }
 
-    /// A call that outlived its deadline: its Python thread is still busy, so replace the
-    /// worker.
-    fn hang(self: &Arc<Self>, mut lease: Lease, timeout: Duration) -> Error {
-        lease.hung = true;
-        lease.worker.hung.fetch_add(1, Ordering::SeqCst);
-        self.retire(lease.slot, &lease.worker);
-        Error::Timeout {
-            after: timeout,
-            queued: false,
+    /// A call past the hard limit: its thread is taken as lost for good. A worker whose every
+    /// thread is lost can no longer serve, and is replaced.
+    fn stuck(self: &Arc<Self>, mut lease: Lease) -> Error {
+        lease.stuck = true;
+        let stuck = lease.worker.stuck.fetch_add(1, Ordering::SeqCst) + 1;
+        if stuck >= self.capacity() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "snakebridge runtime: every thread of Python worker {} runs a call past the hard limit of {:?}; replacing it (its objects are lost)",
+                lease.worker.pid,
+                self.config.hard_timeout
+            );
+            self.retire(lease.slot, &lease.worker);
+        }
+        Error::Stuck {
+            after: self.config.hard_timeout,
         }
     }
 
-    async fn classify(
-        self: &Arc<Self>,
-        lease: Lease,
-        status: &tonic::Status,
-        timeout: Duration,
-    ) -> Error {
+    async fn classify(self: &Arc<Self>, lease: Lease, status: &tonic::Status) -> Error {
         use tonic::Code;
         let message = status.message();
         if status.code() == Code::DeadlineExceeded
             || (status.code() == Code::Cancelled && message.contains("Timeout expired"))
         {
-            return self.hang(lease, timeout);
+            return self.stuck(lease);
         }
         if matches!(status.code(), Code::ResourceExhausted | Code::OutOfRange)
             && (message.contains("larger than max") || message.contains("too large"))
@@ -563,8 +683,8 @@ impl Inner {
         }
     }
 
-    /// Takes `worker` out of its slot and starts a replacement; kills it once only hung
-    /// calls remain on it.
+    /// Takes `worker` out of its slot and starts a replacement; kills it once no caller waits
+    /// on it any more.
     fn retire(self: &Arc<Self>, slot: usize, worker: &Arc<Worker>) {
         worker.retiring.store(true, Ordering::SeqCst);
         {
@@ -576,7 +696,7 @@ impl Inner {
                 spawn_replacement(self.clone(), slot, Duration::ZERO);
             }
         }
-        if worker.in_flight.load(Ordering::SeqCst) <= worker.hung.load(Ordering::SeqCst) {
+        if !worker.has_waiting_callers() {
             worker.kill();
         }
     }
@@ -667,7 +787,8 @@ async fn monitor(inner: Weak<Inner>, slot: usize, worker: Arc<Worker>) {
     }
 }
 
-/// Pings idle workers; one that misses several in a row while idle is hung or frozen.
+/// Pings the workers no caller waits on (idle, or running only calls whose callers gave up);
+/// one that misses several in a row is stopped, or stuck in C code holding the GIL.
 async fn heartbeats(inner: Weak<Inner>) {
     loop {
         let interval = match inner.upgrade() {
@@ -688,9 +809,7 @@ async fn heartbeats(inner: Weak<Inner>) {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, slot)| match &slot.worker {
-                    SlotWorker::Ready(w) if w.in_flight.load(Ordering::SeqCst) == 0 => {
-                        Some((i, w.clone()))
-                    }
+                    SlotWorker::Ready(w) if !w.has_waiting_callers() => Some((i, w.clone())),
                     _ => None,
                 })
                 .collect()
@@ -721,23 +840,30 @@ async fn heartbeats(inner: Weak<Inner>) {
 pub struct CallStream {
     inner: Arc<Inner>,
     lease: Option<Lease>,
-    chunks: tonic::Streaming<StreamChunk>,
+    chunks: Option<tonic::Streaming<StreamChunk>>,
     idle_timeout: Duration,
 }
 
 impl CallStream {
     /// The next batch of items, `None` at the end. Waiting longer than the call timeout for a
-    /// batch counts as a hung call.
+    /// batch ends the stream with a timeout.
     pub async fn next_batch(&mut self) -> Option<Result<Vec<Value>, Error>> {
         let lease = self.lease.take()?;
-        let next = tokio::time::timeout(self.idle_timeout, self.chunks.message()).await;
+        let chunks = self.chunks.as_mut()?;
+        let next = tokio::time::timeout(self.idle_timeout, chunks.message()).await;
         let result = match next {
-            Err(_) => Err(self.inner.hang(lease, self.idle_timeout)),
-            Ok(Err(status)) => Err(self.inner.classify(lease, &status, self.idle_timeout).await),
+            Err(_) => {
+                self.abandon(lease);
+                Err(Error::Timeout {
+                    after: self.idle_timeout,
+                    queued: false,
+                })
+            }
+            Ok(Err(status)) => Err(self.inner.classify(lease, &status).await),
             Ok(Ok(None)) => return None,
             Ok(Ok(Some(chunk))) => {
                 self.lease = Some(lease);
-                let items = answer(
+                let items = self.inner.answer(
                     chunk.outcome.map(|o| match o {
                         ChunkOutcome::Items(bytes) => Ok(bytes),
                         ChunkOutcome::Error(e) => Err(e),
@@ -751,5 +877,24 @@ impl CallStream {
             }
         };
         Some(result)
+    }
+
+    /// The caller stopped waiting for a batch: the generator's thread stays counted until its
+    /// next item (when cancelling the call stops it) or the hard limit.
+    fn abandon(&mut self, lease: Lease) {
+        let inner = self.inner.clone();
+        let abandon = Abandon::default();
+        abandon.caller_left(&lease.worker);
+        let Some(mut chunks) = self.chunks.take() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let next = tokio::time::timeout(inner.config.hard_timeout, chunks.message()).await;
+            abandon.call_ended(&lease.worker);
+            drop(chunks);
+            if next.is_err() {
+                inner.stuck(lease);
+            }
+        });
     }
 }

@@ -18,14 +18,20 @@
 //!
 //! A `request` is a map with atom keys: `library`, `python_module`, `call_type` (an atom),
 //! `function`, `class`, `attr`, `instance` (a `%SnakeBridge.Ref{}`), `args` (a list),
-//! `kwargs` (a keyword list or map), `session`, `returns` (`:auto`, `:value` or `:ref`),
-//! `timeout` (milliseconds) and `dynamic` (`true` for calls no generated wrapper covers).
-//! An `error` is `%{kind: atom, python_type: binary | nil, message: binary, traceback:
-//! binary | nil}`.
+//! `kwargs` (a keyword list or map), `session` (explicit, or `nil`), `owner` (the calling
+//! process's own session), `returns` (`:auto`, `:value` or `:ref`), `timeout` (milliseconds)
+//! and `dynamic` (`true` for calls no generated wrapper covers). A call runs in `session`
+//! when set, else in the session of the references it passes (at any depth), else in
+//! `owner`'s. An `error` is `%{kind: atom, python_type: binary | nil, message: binary,
+//! traceback: binary | nil}`.
 //!
-//! A reply body is the 8-byte id, one flags byte (bit 0: the term holds sets to rebuild, see
-//! [`term`](crate::term)), and the reply term, so the Elixir side routes a reply without
-//! decoding it. End of input (the VM exited or closed the port) shuts the pool down.
+//! A reply body is the 8-byte id, one flags byte (bit 0: the term holds sets to rebuild;
+//! bit 1: atoms made in Python to look up, see [`term`](crate::term)), and the reply term, so
+//! the Elixir side routes a reply without decoding it. The first frame out, id 0, is
+//! `{:hello, %{max_frame: bytes}}`: the Elixir side refuses a larger request before it sends
+//! it. A larger one that arrives anyway is read past and answered `too_large`; one nested
+//! deeper than the pool's `max_depth` is answered `invalid_request`. Neither ends the
+//! runtime. End of input (the VM exited or closed the port) shuts the pool down.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -52,23 +58,40 @@ pub type DynamicHook = Arc<dyn Fn(&Call) + Send + Sync>;
 
 type Streams = Arc<Mutex<HashMap<u64, Arc<tokio::sync::Mutex<CallStream>>>>>;
 
+/// A request frame as read.
+pub enum Incoming {
+    Request(Vec<u8>),
+    /// A frame over the limit, read past without being kept: its kind and id, when its first
+    /// bytes show them, and its size.
+    Oversized {
+        head: Option<(String, u64)>,
+        size: usize,
+    },
+}
+
 /// Request frames in, reply frames out, without their length prefixes.
 pub struct Frames {
-    pub requests: mpsc::Receiver<Vec<u8>>,
+    pub requests: mpsc::Receiver<Incoming>,
     pub replies: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+/// The largest request frame, given the pool's message limit.
+pub fn max_frame(max_message_bytes: usize) -> usize {
+    max_message_bytes.saturating_add(FRAME_SLACK)
 }
 
 /// Frames over this process's stdin and stdout, read and written by two threads of their
 /// own: blocking pipe I/O there costs one wake-up per frame, where tokio's stdio would hand
 /// every read and write to its blocking pool. Replies queued together are written with one
-/// flush. Requests end at end of input or at a frame over `max_frame` bytes.
+/// flush. The first reply is the hello frame; requests end at end of input.
 pub fn stdio(max_frame: usize) -> Frames {
     let (request_tx, requests) = mpsc::channel(64);
     let (replies, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let _ = replies.send(hello(max_frame));
     std::thread::spawn(move || {
         let mut input = std::io::BufReader::new(std::io::stdin().lock());
-        while let Ok(Some(body)) = read_frame(&mut input, max_frame + FRAME_SLACK) {
-            if request_tx.blocking_send(body).is_err() {
+        while let Ok(Some(frame)) = read_frame(&mut input, max_frame) {
+            if request_tx.blocking_send(frame).is_err() {
                 break;
             }
         }
@@ -94,8 +117,24 @@ fn write_frame(output: &mut impl Write, body: &[u8]) -> std::io::Result<()> {
     output.write_all(body)
 }
 
-/// The next frame's body, or `None` at the end of input.
-fn read_frame(input: &mut impl Read, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+/// `{:hello, %{max_frame: n}}`, as reply id 0.
+fn hello(max_frame: usize) -> Vec<u8> {
+    let term = tuple(vec![
+        atom("hello"),
+        atom_map(vec![(
+            "max_frame",
+            integer(i64::try_from(max_frame).unwrap_or(i64::MAX)),
+        )]),
+    ]);
+    let mut body = vec![0; 9];
+    // Encoding a small tuple into a vector cannot fail.
+    let _ = term.encode(&mut body);
+    body
+}
+
+/// The next frame, or `None` at the end of input. A frame over `limit` is read past in small
+/// pieces, never held, so a garbled length or a huge argument costs no memory.
+fn read_frame(input: &mut impl Read, limit: usize) -> std::io::Result<Option<Incoming>> {
     let mut length = [0; 4];
     match input.read_exact(&mut length) {
         Ok(()) => {}
@@ -104,13 +143,59 @@ fn read_frame(input: &mut impl Read, limit: usize) -> std::io::Result<Option<Vec
     }
     let length = u32::from_be_bytes(length) as usize;
     if length > limit {
-        return Err(std::io::Error::other(format!(
-            "a {length}-byte request frame, over the limit"
-        )));
+        let mut prefix = vec![0; length.min(HEAD_BYTES)];
+        input.read_exact(&mut prefix)?;
+        let rest = (length - prefix.len()) as u64;
+        let skipped = std::io::copy(&mut input.take(rest), &mut std::io::sink())?;
+        if skipped < rest {
+            return Ok(None);
+        }
+        return Ok(Some(Incoming::Oversized {
+            head: frame_head(&prefix),
+            size: length,
+        }));
     }
     let mut body = vec![0; length];
     input.read_exact(&mut body)?;
-    Ok(Some(body))
+    Ok(Some(Incoming::Request(body)))
+}
+
+/// Enough of a frame to hold its kind and id.
+const HEAD_BYTES: usize = 300;
+
+/// The kind and id at the start of a request frame (`{kind, id, ...}` in external term
+/// format), read from its first bytes alone.
+fn frame_head(prefix: &[u8]) -> Option<(String, u64)> {
+    let rest = prefix.strip_prefix(&[131])?;
+    let rest = match rest {
+        [104, _arity, rest @ ..] => rest,
+        [105, _, _, _, _, rest @ ..] => rest,
+        _ => return None,
+    };
+    let (kind, rest) = match rest {
+        [115 | 119, length, rest @ ..] => rest.split_at_checked(usize::from(*length))?,
+        [100 | 118, high, low, rest @ ..] => {
+            rest.split_at_checked(usize::from(u16::from_be_bytes([*high, *low])))?
+        }
+        _ => return None,
+    };
+    let kind = std::str::from_utf8(kind).ok()?.to_string();
+    let id = match rest {
+        [97, id, ..] => u64::from(*id),
+        [98, a, b, c, d, ..] => u64::try_from(i32::from_be_bytes([*a, *b, *c, *d])).ok()?,
+        [110, length, 0, digits @ ..] => {
+            let digits = digits.get(..usize::from(*length))?;
+            if digits.len() > 8 {
+                return None;
+            }
+            digits
+                .iter()
+                .rev()
+                .fold(0u64, |value, digit| (value << 8) | u64::from(*digit))
+        }
+        _ => return None,
+    };
+    Some((kind, id))
 }
 
 /// Serves requests until they end (or a `shutdown` request), then shuts the pool down.
@@ -123,12 +208,9 @@ pub async fn serve(pool: Pool, frames: Frames, on_dynamic: Option<DynamicHook>) 
     let next_stream = Arc::new(AtomicU64::new(1));
     let stop = Arc::new(Notify::new());
     loop {
-        let body = tokio::select! {
-            body = requests.recv() => body,
+        let incoming = tokio::select! {
+            incoming = requests.recv() => incoming,
             () = stop.notified() => None,
-        };
-        let Some(body) = body else {
-            break;
         };
         let handler = Handler {
             pool: pool.clone(),
@@ -138,7 +220,13 @@ pub async fn serve(pool: Pool, frames: Frames, on_dynamic: Option<DynamicHook>) 
             on_dynamic: on_dynamic.clone(),
             stop: stop.clone(),
         };
-        tokio::spawn(async move { handler.handle(&body).await });
+        match incoming {
+            None => break,
+            Some(Incoming::Request(body)) => {
+                tokio::spawn(async move { handler.handle(&body).await });
+            }
+            Some(Incoming::Oversized { head, size }) => handler.oversized(head, size),
+        }
     }
     pool.shutdown(Duration::from_secs(2)).await;
 }
@@ -163,8 +251,12 @@ pub async fn refuse(message: &str, frames: Frames) {
     if error.encode(&mut encoded).is_err() {
         return;
     }
-    while let Some(body) = requests.recv().await {
-        let Some((kind, id)) = request_head(&body) else {
+    while let Some(incoming) = requests.recv().await {
+        let head = match incoming {
+            Incoming::Request(body) => request_head(&body),
+            Incoming::Oversized { head, .. } => head,
+        };
+        let Some((kind, id)) = head else {
             continue;
         };
         if kind == "shutdown" {
@@ -205,15 +297,44 @@ struct Handler {
     stop: Arc<Notify>,
 }
 
-/// What a request gets back, before encoding.
+/// What a request gets back, before encoding: a value with its flags byte, an error, or a
+/// bare term.
 enum Reply {
-    Ok(Term, bool),
+    Ok(Term, u8),
     Error(Term),
     Bare(Term),
 }
 
+/// Levels a request's own envelope (`{:call, id, %{args: [...]}}`) adds above its values.
+const ENVELOPE_DEPTH: usize = 4;
+
 impl Handler {
+    /// Answers a frame over the limit, when its head says who to answer.
+    fn oversized(&self, head: Option<(String, u64)>, size: usize) {
+        let limit = self.pool.max_message_bytes();
+        match head {
+            Some((_, id)) => self.send(
+                id,
+                Reply::Error(error_term(&Error::TooLarge {
+                    limit,
+                    detail: format!("the request frame is {size} bytes"),
+                })),
+            ),
+            None => report(&format!(
+                "a {size}-byte frame over the limit, whose id is unreadable"
+            )),
+        }
+    }
+
     async fn handle(&self, body: &[u8]) {
+        // Before anything that recurses decodes it: a deep term would overflow the stack.
+        if let Err(e) = term::check_depth(body, self.pool.max_depth() + ENVELOPE_DEPTH) {
+            match frame_head(body) {
+                Some((_, id)) => self.send(id, invalid(&e.0)),
+                None => report(&e.0),
+            }
+            return;
+        }
         let request = match Term::decode(body) {
             Ok(Term::Tuple(t)) => t.elements,
             _ => return report("a request frame that is not a tuple in external term format"),
@@ -242,7 +363,7 @@ impl Handler {
                     .and_then(|v| Ref::from_value(&v));
                 match reference {
                     Some(reference) => match self.pool.release_ref(&reference).await {
-                        Ok(released) => Reply::Ok(atom(bool_name(released)), false),
+                        Ok(released) => Reply::Ok(atom(bool_name(released)), 0),
                         Err(e) => Reply::Error(error_term(&e)),
                     },
                     None => invalid("release_ref takes a %SnakeBridge.Ref{}"),
@@ -250,12 +371,12 @@ impl Handler {
             }
             ("release_session", Some(session)) => match text(session) {
                 Some(session) => match self.pool.release_session(session).await {
-                    Ok(count) => Reply::Ok(integer(count as i64), false),
+                    Ok(count) => Reply::Ok(integer(count as i64), 0),
                     Err(e) => Reply::Error(error_term(&e)),
                 },
                 None => invalid("release_session takes the session id, a string"),
             },
-            ("workers", _) => Reply::Ok(self.workers(), false),
+            ("workers", _) => Reply::Ok(self.workers(), 0),
             ("shutdown", _) => {
                 self.stop.notify_one();
                 return;
@@ -292,7 +413,7 @@ impl Handler {
                 let id = self.next_stream.fetch_add(1, Ordering::SeqCst);
                 self.lock_streams()
                     .insert(id, Arc::new(tokio::sync::Mutex::new(stream)));
-                Reply::Ok(integer(id as i64), false)
+                Reply::Ok(integer(id as i64), 0)
             }
             Err(e) => Reply::Error(error_term(&e)),
         }
@@ -349,21 +470,25 @@ impl Handler {
             _ => CallType::Function,
         };
         let python_module = string("python_module").unwrap_or_default();
+        let mut values = term::Json::new(self.pool.max_depth());
         let instance = match field(request, "instance") {
             None => None,
             Some(Term::Atom(a)) if a.name == "nil" => None,
             Some(term) => Some(
-                Ref::from_value(&term::to_json(term)?)
+                Ref::from_value(&values.convert(term)?)
                     .ok_or_else(|| TermError("`instance` is not a %SnakeBridge.Ref{}".into()))?,
             ),
         };
         let args = match field(request, "args") {
             None => Vec::new(),
-            Some(term) => match term::to_json(term)? {
+            Some(term) => match values.convert(term)? {
                 Value::Array(items) => items,
                 _ => return Err(TermError("`args` must be a list".into())),
             },
         };
+        let kwargs = kwargs(field(request, "kwargs"), &mut values)?;
+        let session = session(string("session"), &values.refs, string("owner"))?;
+        let worker = values.refs.first().and_then(Ref::worker_pid);
         let call = Call {
             library: string("library").unwrap_or_else(|| {
                 python_module
@@ -379,8 +504,9 @@ impl Handler {
             attr: string("attr"),
             instance,
             args,
-            kwargs: kwargs(field(request, "kwargs"))?,
-            session: string("session"),
+            kwargs,
+            session,
+            worker,
             returns: match field(request, "returns") {
                 Some(Term::Atom(a)) if a.name != "nil" => Returns::parse(&a.name)
                     .ok_or_else(|| TermError(format!("unknown returns `{}`", a.name)))?,
@@ -405,14 +531,14 @@ impl Handler {
     }
 
     fn send(&self, id: u64, reply: Reply) {
-        let (term, has_sets) = match reply {
-            Reply::Ok(value, has_sets) => (tuple(vec![atom("ok"), value]), has_sets),
-            Reply::Error(error) => (tuple(vec![atom("error"), error]), false),
-            Reply::Bare(term) => (term, false),
+        let (term, flags) = match reply {
+            Reply::Ok(value, flags) => (tuple(vec![atom("ok"), value]), flags),
+            Reply::Error(error) => (tuple(vec![atom("error"), error]), 0),
+            Reply::Bare(term) => (term, 0),
         };
         let mut body = Vec::with_capacity(64);
         body.extend_from_slice(&id.to_be_bytes());
-        body.push(u8::from(has_sets));
+        body.push(flags);
         if term.encode(&mut body).is_err() {
             return report("a reply that cannot be encoded");
         }
@@ -420,7 +546,45 @@ impl Handler {
     }
 }
 
-fn kwargs(term: Option<&Term>) -> Result<serde_json::Map<String, Value>, TermError> {
+/// Where a call runs: its explicit session, else that of the references it passes, else its
+/// caller's own. References from two workers, or two sessions, cannot meet in one call.
+fn session(
+    explicit: Option<String>,
+    refs: &[Ref],
+    owner: Option<String>,
+) -> Result<Option<String>, TermError> {
+    if let Some(first) = refs.first() {
+        if let Some(other) = refs.iter().find(|r| r.worker_pid() != first.worker_pid()) {
+            let worker = |r: &Ref| {
+                r.worker_pid()
+                    .map_or("?".to_string(), |pid| pid.to_string())
+            };
+            return Err(TermError(format!(
+                "this call passes objects from two Python workers: {} (worker {}) and {} (worker {}); an object cannot move between workers, so make them in one session (`SnakeBridge.with_session/1`)",
+                first.id,
+                worker(first),
+                other.id,
+                worker(other)
+            )));
+        }
+        if explicit.is_none()
+            && let Some(other) = refs.iter().find(|r| r.session != first.session)
+        {
+            return Err(TermError(format!(
+                "this call passes objects of two sessions: {} (session {}) and {} (session {}); make them in one session (`SnakeBridge.with_session/1`), or name the session with `__runtime__: [session: ...]`",
+                first.id, first.session, other.id, other.session
+            )));
+        }
+    }
+    Ok(explicit
+        .or_else(|| refs.first().map(|r| r.session.clone()))
+        .or(owner))
+}
+
+fn kwargs(
+    term: Option<&Term>,
+    values: &mut term::Json,
+) -> Result<serde_json::Map<String, Value>, TermError> {
     let mut out = serde_json::Map::new();
     match term {
         None => {}
@@ -437,7 +601,7 @@ fn kwargs(term: Option<&Term>) -> Result<serde_json::Map<String, Value>, TermErr
                                 })?
                                 .to_string(),
                         };
-                        out.insert(key, term::to_json(&t.elements[1])?);
+                        out.insert(key, values.convert(&t.elements[1])?);
                     }
                     _ => return Err(TermError("`kwargs` must be a keyword list".into())),
                 }
@@ -453,7 +617,7 @@ fn kwargs(term: Option<&Term>) -> Result<serde_json::Map<String, Value>, TermErr
                         })?
                         .to_string(),
                 };
-                out.insert(key, term::to_json(value)?);
+                out.insert(key, values.convert(value)?);
             }
         }
         Some(_) => return Err(TermError("`kwargs` must be a keyword list".into())),
@@ -463,7 +627,10 @@ fn kwargs(term: Option<&Term>) -> Result<serde_json::Map<String, Value>, TermErr
 
 fn value_reply(value: &Value) -> Reply {
     match term::from_json(value) {
-        Ok(decoded) => Reply::Ok(decoded.term, decoded.has_sets),
+        Ok(decoded) => {
+            let flags = decoded.flags();
+            Reply::Ok(decoded.term, flags)
+        }
         Err(e) => Reply::Error(error_term(&Error::Protocol(e.0))),
     }
 }
@@ -501,4 +668,83 @@ fn error_term(error: &Error) -> Term {
 fn report(message: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "snakebridge runtime: ignored {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_runs_where_its_references_are() {
+        let reference = |id: &str, session: &str| Ref {
+            id: id.into(),
+            session: session.into(),
+            library: "numpy".into(),
+            python_type: "numpy.ndarray".into(),
+        };
+        let owner = || Some("elixir-1".to_string());
+        assert_eq!(session(None, &[], owner()).unwrap(), owner());
+        let a = reference("100-1", "elixir-7");
+        assert_eq!(
+            session(None, std::slice::from_ref(&a), owner()).unwrap(),
+            Some("elixir-7".into())
+        );
+        assert_eq!(
+            session(Some("mine".into()), std::slice::from_ref(&a), owner()).unwrap(),
+            Some("mine".into())
+        );
+        let elsewhere = reference("200-3", "elixir-7");
+        let error = session(None, &[a.clone(), elsewhere], owner())
+            .unwrap_err()
+            .0;
+        assert!(
+            error.contains("100-1 (worker 100)") && error.contains("200-3 (worker 200)"),
+            "{error}"
+        );
+        let other_session = reference("100-2", "elixir-8");
+        let error = session(None, &[a, other_session], owner()).unwrap_err().0;
+        assert!(error.contains("two sessions"), "{error}");
+    }
+
+    #[test]
+    fn a_frames_kind_and_id_come_from_its_first_bytes() {
+        for id in [0u64, 5, 300, 1 << 40] {
+            let mut bytes = Vec::new();
+            let id_term = if id > i32::MAX as u64 {
+                Term::BigInteger(eetf::BigInteger { value: id.into() })
+            } else {
+                integer(id as i64)
+            };
+            tuple(vec![atom("call"), id_term, binary(&"x".repeat(1000))])
+                .encode(&mut bytes)
+                .unwrap();
+            assert_eq!(frame_head(&bytes[..HEAD_BYTES]), Some(("call".into(), id)));
+        }
+        assert_eq!(frame_head(b"nonsense"), None);
+    }
+
+    #[test]
+    fn an_oversized_frame_is_read_past_and_the_next_one_read() {
+        let mut input = Vec::new();
+        let mut big = Vec::new();
+        tuple(vec![atom("call"), integer(9), binary(&"x".repeat(5000))])
+            .encode(&mut big)
+            .unwrap();
+        input.extend((big.len() as u32).to_be_bytes());
+        input.extend(&big);
+        input.extend(3u32.to_be_bytes());
+        input.extend([1, 2, 3]);
+        let mut reader = input.as_slice();
+        match read_frame(&mut reader, 1000).unwrap() {
+            Some(Incoming::Oversized { head, size }) => {
+                assert_eq!(head, Some(("call".into(), 9)));
+                assert_eq!(size, big.len());
+            }
+            _ => panic!("expected an oversized frame"),
+        }
+        match read_frame(&mut reader, 1000).unwrap() {
+            Some(Incoming::Request(body)) => assert_eq!(body, [1, 2, 3]),
+            _ => panic!("expected the next frame"),
+        }
+    }
 }

@@ -24,6 +24,13 @@
 //!
 //! Sets come back as `{:__snakebridge_set__, elements}`, which the Elixir side turns into a
 //! `MapSet` (its internal layout is not ours to build); [`Decoded::has_sets`] tells it to look.
+//! Atoms made in Python come back as `{:__snakebridge_atom__, name}`: the Elixir side decodes
+//! replies with `:safe` and makes each an atom only if that atom already exists (a string
+//! otherwise), so Python can never fill the VM's atom table; [`Decoded::has_atoms`] tells it.
+//!
+//! Nesting is bounded both ways by the pool's `max_depth`, counted in JSON levels (a tuple is
+//! two: its object and its `elements` list): [`check_depth`] walks a request's bytes without
+//! recursion before anything recursive decodes them, and conversion counts the levels it makes.
 
 use std::collections::HashMap;
 
@@ -37,6 +44,9 @@ use crate::value::{self, Ref, tag, tagged};
 
 /// The atom Elixir's side replaces with a `MapSet`.
 pub(crate) const SET_MARKER: &str = "__snakebridge_set__";
+
+/// The atom Elixir's side replaces with an existing atom, or the name as a string.
+pub(crate) const ATOM_MARKER: &str = "__snakebridge_atom__";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -93,46 +103,157 @@ pub(crate) fn text(term: &Term) -> Option<&str> {
     }
 }
 
-/// An Elixir value as JSON for the worker.
+/// An Elixir value as JSON for the worker, without a depth bound (for the request's own fields).
 pub(crate) fn to_json(term: &Term) -> Result<Value, TermError> {
-    Ok(match term {
-        Term::Atom(a) => match a.name.as_str() {
-            "nil" => Value::Null,
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            name => value::atom(name),
-        },
-        Term::FixInteger(i) => json!(i.value),
-        Term::BigInteger(i) => match (i64::try_from(&i.value), u64::try_from(&i.value)) {
-            (Ok(small), _) => json!(small),
-            (_, Ok(unsigned)) => json!(unsigned),
-            _ => tagged("int", object([("value", json!(i.value.to_string()))])),
-        },
-        Term::Float(f) => json!(f.value),
-        Term::Binary(b) => match std::str::from_utf8(&b.bytes) {
-            Ok(text) => json!(text),
-            Err(_) => bytes(&b.bytes),
-        },
-        Term::ByteList(list) => json!(list.bytes),
-        Term::List(list) => Value::Array(
-            list.elements
+    Json::new(usize::MAX).convert(term)
+}
+
+/// Converts Elixir values to the worker's JSON, at most `max_depth` levels deep, and collects
+/// the references it meets (at any depth), which decide where a call runs.
+pub(crate) struct Json {
+    max_depth: usize,
+    pub(crate) refs: Vec<Ref>,
+}
+
+impl Json {
+    pub(crate) fn new(max_depth: usize) -> Json {
+        Json {
+            max_depth,
+            refs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn convert(&mut self, term: &Term) -> Result<Value, TermError> {
+        self.value(term, self.max_depth)
+    }
+
+    /// `levels` JSON levels a value about to be written at `left` needs.
+    fn enter(&self, left: usize, levels: usize) -> Result<usize, TermError> {
+        left.checked_sub(levels).ok_or_else(|| {
+            TermError(format!(
+                "an argument nests deeper than {} levels, the runtime's `max_depth`; flatten it, or raise `max_depth` in the `[runtime]` table of snakebridge.toml",
+                self.max_depth
+            ))
+        })
+    }
+
+    fn value(&mut self, term: &Term, left: usize) -> Result<Value, TermError> {
+        Ok(match term {
+            Term::Atom(a) => match a.name.as_str() {
+                "nil" => Value::Null,
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                name => value::atom(name),
+            },
+            Term::FixInteger(i) => json!(i.value),
+            Term::BigInteger(i) => match (i64::try_from(&i.value), u64::try_from(&i.value)) {
+                (Ok(small), _) => json!(small),
+                (_, Ok(unsigned)) => json!(unsigned),
+                _ => tagged("int", object([("value", json!(i.value.to_string()))])),
+            },
+            Term::Float(f) => json!(f.value),
+            Term::Binary(b) => match std::str::from_utf8(&b.bytes) {
+                Ok(text) => json!(text),
+                Err(_) => bytes(&b.bytes),
+            },
+            Term::ByteList(list) => json!(list.bytes),
+            Term::List(list) => {
+                let left = self.enter(left, 1)?;
+                Value::Array(
+                    list.elements
+                        .iter()
+                        .map(|item| self.value(item, left))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            Term::Tuple(t) => {
+                let left = self.enter(left, 2)?;
+                value::tuple(
+                    t.elements
+                        .iter()
+                        .map(|item| self.value(item, left))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            Term::Map(map) => self.map(map, left)?,
+            Term::ImproperList(_) => {
+                return error("an improper list cannot be sent to Python".into());
+            }
+            Term::BitBinary(_) => {
+                return error(
+                    "a bitstring that is not whole bytes cannot be sent to Python".into(),
+                );
+            }
+            Term::Pid(_) | Term::Port(_) | Term::Reference(_) => {
+                return error(format!("{term} cannot be sent to Python"));
+            }
+            Term::ExternalFun(_) | Term::InternalFun(_) => {
+                return error("a function cannot be sent to Python".into());
+            }
+        })
+    }
+
+    fn map(&mut self, map: &Map, left: usize) -> Result<Value, TermError> {
+        if let Some(Term::Atom(module)) = field(map, "__struct__") {
+            let left = self.enter(left, 2)?;
+            return self.structure(&module.name, map, left);
+        }
+        let string_keys = map.map.keys().all(|k| text(k).is_some());
+        if string_keys {
+            let left = self.enter(left, 1)?;
+            let mut object = Object::new();
+            // Sorted, so the same map always makes the same payload.
+            let mut entries: Vec<(&str, &Term)> = map
+                .map
                 .iter()
-                .map(to_json)
-                .collect::<Result<_, _>>()?,
-        ),
-        Term::Tuple(t) => value::tuple(t.elements.iter().map(to_json).collect::<Result<_, _>>()?),
-        Term::Map(map) => map_to_json(map)?,
-        Term::ImproperList(_) => return error("an improper list cannot be sent to Python".into()),
-        Term::BitBinary(_) => {
-            return error("a bitstring that is not whole bytes cannot be sent to Python".into());
+                .filter_map(|(k, v)| Some((text(k)?, v)))
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            for (key, value) in entries {
+                object.insert(key.to_string(), self.value(value, left)?);
+            }
+            return Ok(Value::Object(object));
         }
-        Term::Pid(_) | Term::Port(_) | Term::Reference(_) => {
-            return error(format!("{term} cannot be sent to Python"));
+        let left = self.enter(left, 3)?;
+        let pairs = map
+            .map
+            .iter()
+            .map(|(k, v)| Ok(json!([self.value(k, left)?, self.value(v, left)?])))
+            .collect::<Result<Vec<_>, TermError>>()?;
+        Ok(tagged("dict", object([("pairs", Value::Array(pairs))])))
+    }
+
+    fn structure(&mut self, module: &str, map: &Map, left: usize) -> Result<Value, TermError> {
+        match module {
+            "Elixir.SnakeBridge.Ref" => {
+                let string = |key: &str| field(map, key).and_then(text).unwrap_or_default();
+                let reference = Ref {
+                    id: string("id").to_string(),
+                    session: string("session").to_string(),
+                    library: string("library").to_string(),
+                    python_type: string("python_type").to_string(),
+                };
+                let value = reference.to_value();
+                self.refs.push(reference);
+                Ok(value)
+            }
+            "Elixir.MapSet" => match field(map, "map") {
+                Some(Term::Map(members)) => {
+                    let elements = members
+                        .map
+                        .keys()
+                        .map(|member| self.value(member, left))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(tagged(
+                        "set",
+                        object([("elements", Value::Array(elements))]),
+                    ))
+                }
+                _ => error("a MapSet whose layout this runtime does not know".into()),
+            },
+            _ => struct_to_json(module, map),
         }
-        Term::ExternalFun(_) | Term::InternalFun(_) => {
-            return error("a function cannot be sent to Python".into());
-        }
-    })
+    }
 }
 
 fn object<const N: usize>(entries: [(&str, Value); N]) -> Object<String, Value> {
@@ -146,43 +267,9 @@ fn bytes(data: &[u8]) -> Value {
     tagged("bytes", object([("data", json!(BASE64.encode(data)))]))
 }
 
-fn map_to_json(map: &Map) -> Result<Value, TermError> {
-    if let Some(Term::Atom(module)) = field(map, "__struct__") {
-        return struct_to_json(&module.name, map);
-    }
-    let string_keys = map.map.keys().all(|k| text(k).is_some());
-    if string_keys {
-        let mut object = Object::new();
-        // Sorted, so the same map always makes the same payload.
-        let mut entries: Vec<(&str, &Term)> = map
-            .map
-            .iter()
-            .filter_map(|(k, v)| Some((text(k)?, v)))
-            .collect();
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-        for (key, value) in entries {
-            object.insert(key.to_string(), to_json(value)?);
-        }
-        return Ok(Value::Object(object));
-    }
-    let pairs = map
-        .map
-        .iter()
-        .map(|(k, v)| Ok(json!([to_json(k)?, to_json(v)?])))
-        .collect::<Result<Vec<_>, TermError>>()?;
-    Ok(tagged("dict", object([("pairs", Value::Array(pairs))])))
-}
-
+/// The structs that hold no other values: bytes, complex numbers and calendar values.
 fn struct_to_json(module: &str, map: &Map) -> Result<Value, TermError> {
-    let string = |key: &str| field(map, key).and_then(text).unwrap_or_default();
     match module {
-        "Elixir.SnakeBridge.Ref" => Ok(Ref {
-            id: string("id").to_string(),
-            session: string("session").to_string(),
-            library: string("library").to_string(),
-            python_type: string("python_type").to_string(),
-        }
-        .to_value()),
         "Elixir.SnakeBridge.Bytes" => match field(map, "data") {
             Some(Term::Binary(b)) => Ok(bytes(&b.bytes)),
             _ => error("%SnakeBridge.Bytes{} needs `data`, a binary".into()),
@@ -204,20 +291,6 @@ fn struct_to_json(module: &str, map: &Map) -> Result<Value, TermError> {
         "Elixir.Date" | "Elixir.Time" | "Elixir.NaiveDateTime" | "Elixir.DateTime" => {
             calendar_to_json(module, map)
         }
-        "Elixir.MapSet" => match field(map, "map") {
-            Some(Term::Map(members)) => {
-                let elements = members
-                    .map
-                    .keys()
-                    .map(to_json)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(tagged(
-                    "set",
-                    object([("elements", Value::Array(elements))]),
-                ))
-            }
-            _ => error("a MapSet whose layout this runtime does not know".into()),
-        },
         other => error(format!(
             "%{}{{}} cannot be sent to Python; convert it to a map, string or list first",
             other.strip_prefix("Elixir.").unwrap_or(other)
@@ -319,20 +392,161 @@ fn calendar_term(tag: &str, object: &Object<String, Value>) -> Result<Term, Term
     Ok(struct_term(module, fields))
 }
 
+/// Checks that an external-term-format binary nests no deeper than `max` containers (lists,
+/// tuples, maps), walking its bytes without recursion: `Term::decode` recurses once per level,
+/// and a deep enough term would overflow the thread's stack.
+pub(crate) fn check_depth(bytes: &[u8], max: usize) -> Result<(), TermError> {
+    let malformed = || TermError("a request frame that is not valid external term format".into());
+    let too_deep = || {
+        TermError(format!(
+            "an argument nests deeper than {max} levels, the runtime's `max_depth`; flatten it, or raise `max_depth` in the `[runtime]` table of snakebridge.toml"
+        ))
+    };
+    let mut at = 1; // past the version byte
+    if bytes.first() != Some(&131) {
+        return Err(malformed());
+    }
+    let take = |at: &mut usize, n: usize| -> Result<usize, TermError> {
+        let start = *at;
+        *at = at
+            .checked_add(n)
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(malformed)?;
+        Ok(start)
+    };
+    let u8_at = |at: &mut usize| -> Result<usize, TermError> {
+        let start = take(at, 1)?;
+        Ok(usize::from(bytes[start]))
+    };
+    let u16_at = |at: &mut usize| -> Result<usize, TermError> {
+        let start = take(at, 2)?;
+        Ok(usize::from(u16::from_be_bytes([
+            bytes[start],
+            bytes[start + 1],
+        ])))
+    };
+    let u32_at = |at: &mut usize| -> Result<usize, TermError> {
+        let start = take(at, 4)?;
+        let mut word = [0; 4];
+        word.copy_from_slice(&bytes[start..start + 4]);
+        Ok(u32::from_be_bytes(word) as usize)
+    };
+    // An atom where one must be (a pid's or reference's node).
+    let node = |at: &mut usize| -> Result<(), TermError> {
+        let length = match u8_at(at)? {
+            100 | 118 => u16_at(at)?,
+            115 | 119 => u8_at(at)?,
+            _ => return Err(malformed()),
+        };
+        take(at, length).map(drop)
+    };
+    // Terms still to read at each open container, outermost first.
+    let mut open: Vec<usize> = vec![1];
+    while let Some(left) = open.last_mut() {
+        if *left == 0 {
+            open.pop();
+            continue;
+        }
+        *left -= 1;
+        let tag = u8_at(&mut at)?;
+        let children = match tag {
+            97 => take(&mut at, 1).map(|_| 0)?,
+            98 => take(&mut at, 4).map(|_| 0)?,
+            70 => take(&mut at, 8).map(|_| 0)?,
+            99 => take(&mut at, 31).map(|_| 0)?,
+            100 | 118 | 107 => {
+                let length = u16_at(&mut at)?;
+                take(&mut at, length).map(|_| 0)?
+            }
+            115 | 119 => {
+                let length = u8_at(&mut at)?;
+                take(&mut at, length).map(|_| 0)?
+            }
+            109 => {
+                let length = u32_at(&mut at)?;
+                take(&mut at, length).map(|_| 0)?
+            }
+            77 => {
+                let length = u32_at(&mut at)?;
+                take(&mut at, length + 1).map(|_| 0)?
+            }
+            110 => {
+                let length = u8_at(&mut at)?;
+                take(&mut at, length + 1).map(|_| 0)?
+            }
+            111 => {
+                let length = u32_at(&mut at)?;
+                take(&mut at, length + 1).map(|_| 0)?
+            }
+            106 => 0,
+            104 => u8_at(&mut at)?,
+            105 => u32_at(&mut at)?,
+            108 => u32_at(&mut at)? + 1, // the elements and the tail
+            116 => u32_at(&mut at)?.checked_mul(2).ok_or_else(malformed)?,
+            113 => 3,
+            88 => node(&mut at).and_then(|()| take(&mut at, 12)).map(|_| 0)?,
+            103 => node(&mut at).and_then(|()| take(&mut at, 9)).map(|_| 0)?,
+            89 => node(&mut at).and_then(|()| take(&mut at, 8)).map(|_| 0)?,
+            120 => node(&mut at).and_then(|()| take(&mut at, 12)).map(|_| 0)?,
+            102 => node(&mut at).and_then(|()| take(&mut at, 5)).map(|_| 0)?,
+            90 | 114 => {
+                // Node, then a four-byte (newer) or one-byte creation, then the id words.
+                let words = u16_at(&mut at)?;
+                node(&mut at)?;
+                let creation = if tag == 90 { 4 } else { 1 };
+                take(&mut at, creation + 4 * words).map(|_| 0)?
+            }
+            101 => node(&mut at).and_then(|()| take(&mut at, 5)).map(|_| 0)?,
+            112 => {
+                // A fun's size counts its own four bytes.
+                let size = u32_at(&mut at)?;
+                take(&mut at, size.checked_sub(4).ok_or_else(malformed)?).map(|_| 0)?
+            }
+            _ => return Err(malformed()),
+        };
+        if children > 0 {
+            if open.len() > max {
+                return Err(too_deep());
+            }
+            open.push(children);
+        }
+    }
+    Ok(())
+}
+
 /// A worker's JSON as an Elixir term.
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub(crate) term: Term,
     pub(crate) has_sets: bool,
+    pub(crate) has_atoms: bool,
+}
+
+impl Decoded {
+    /// The flags byte of a reply: bit 0, sets to rebuild; bit 1, atoms to look up.
+    pub(crate) fn flags(&self) -> u8 {
+        u8::from(self.has_sets) | (u8::from(self.has_atoms) << 1)
+    }
+}
+
+/// What a conversion met that the Elixir side must finish.
+#[derive(Default)]
+struct Marks {
+    sets: bool,
+    atoms: bool,
 }
 
 pub(crate) fn from_json(value: &Value) -> Result<Decoded, TermError> {
-    let mut has_sets = false;
-    let term = convert(value, &mut has_sets)?;
-    Ok(Decoded { term, has_sets })
+    let mut marks = Marks::default();
+    let term = convert(value, &mut marks)?;
+    Ok(Decoded {
+        term,
+        has_sets: marks.sets,
+        has_atoms: marks.atoms,
+    })
 }
 
-fn convert(value: &Value, has_sets: &mut bool) -> Result<Term, TermError> {
+fn convert(value: &Value, marks: &mut Marks) -> Result<Term, TermError> {
     Ok(match value {
         Value::Null => atom("nil"),
         Value::Bool(b) => atom(if *b { "true" } else { "false" }),
@@ -353,17 +567,17 @@ fn convert(value: &Value, has_sets: &mut bool) -> Result<Term, TermError> {
         Value::Array(items) => Term::List(List {
             elements: items
                 .iter()
-                .map(|v| convert(v, has_sets))
+                .map(|v| convert(v, marks))
                 .collect::<Result<_, _>>()?,
         }),
         Value::Object(object) => match tag(value) {
             None => Term::Map(Map {
                 map: object
                     .iter()
-                    .map(|(k, v)| Ok((binary(k), convert(v, has_sets)?)))
+                    .map(|(k, v)| Ok((binary(k), convert(v, marks)?)))
                     .collect::<Result<HashMap<_, _>, TermError>>()?,
             }),
-            Some(tag) => tagged_term(tag, object, has_sets)?,
+            Some(tag) => tagged_term(tag, object, marks)?,
         },
     })
 }
@@ -371,19 +585,19 @@ fn convert(value: &Value, has_sets: &mut bool) -> Result<Term, TermError> {
 fn tagged_term(
     tag: &str,
     object: &Object<String, Value>,
-    has_sets: &mut bool,
+    marks: &mut Marks,
 ) -> Result<Term, TermError> {
     let get = |key: &str| {
         object
             .get(key)
             .ok_or_else(|| TermError(format!("tagged `{tag}` without `{key}`")))
     };
-    let elements = |key: &str, has_sets: &mut bool| -> Result<Vec<Term>, TermError> {
+    let elements = |key: &str, marks: &mut Marks| -> Result<Vec<Term>, TermError> {
         get(key)?
             .as_array()
             .ok_or_else(|| TermError(format!("tagged `{tag}`: `{key}` is not a list")))?
             .iter()
-            .map(|v| convert(v, has_sets))
+            .map(|v| convert(v, marks))
             .collect()
     };
     let string = |key: &str| -> Result<&str, TermError> {
@@ -392,19 +606,22 @@ fn tagged_term(
             .ok_or_else(|| TermError(format!("tagged `{tag}`: `{key}` is not a string")))
     };
     Ok(match tag {
-        "tuple" => tuple(elements("elements", has_sets)?),
-        "atom" => atom(string("value")?),
+        "tuple" => tuple(elements("elements", marks)?),
+        "atom" => {
+            marks.atoms = true;
+            tuple(vec![atom(ATOM_MARKER), binary(string("value")?)])
+        }
         "bytes" => Term::Binary(Binary::from(
             BASE64
                 .decode(string("data")?)
                 .map_err(|e| TermError(format!("tagged `bytes`: {e}")))?,
         )),
         "set" | "frozenset" => {
-            *has_sets = true;
+            marks.sets = true;
             tuple(vec![
                 atom(SET_MARKER),
                 Term::List(List {
-                    elements: elements("elements", has_sets)?,
+                    elements: elements("elements", marks)?,
                 }),
             ])
         }
@@ -416,7 +633,7 @@ fn tagged_term(
             for pair in pairs {
                 match pair.as_array().map(Vec::as_slice) {
                     Some([k, v]) => {
-                        map.insert(convert(k, has_sets)?, convert(v, has_sets)?);
+                        map.insert(convert(k, marks)?, convert(v, marks)?);
                     }
                     _ => return error("tagged `dict`: a pair is not [key, value]".into()),
                 }
@@ -479,7 +696,6 @@ mod tests {
         for term in [
             atom("nil"),
             atom("true"),
-            atom("reflect"),
             integer(-5),
             integer(1 << 40),
             big,
@@ -488,14 +704,51 @@ mod tests {
             Term::Binary(Binary::from(&[0xff, 0x00][..])),
             tuple(vec![integer(1), binary("a")]),
             Term::List(List {
-                elements: vec![integer(1), atom("x")],
+                elements: vec![integer(1), binary("x")],
             }),
-            atom_map(vec![("key", integer(1))]),
             Term::Map(Map {
                 map: [(binary("a"), integer(1))].into_iter().collect(),
             }),
         ] {
             assert_eq!(round_trip(term.clone()), term);
+        }
+    }
+
+    #[test]
+    fn atoms_from_python_are_marked_to_be_looked_up() {
+        let decoded = from_json(&to_json(&atom("reflect")).unwrap()).unwrap();
+        assert!(decoded.has_atoms);
+        assert_eq!(decoded.flags(), 2);
+        assert_eq!(
+            decoded.term,
+            tuple(vec![atom(ATOM_MARKER), binary("reflect")])
+        );
+    }
+
+    #[test]
+    fn depth_is_checked_without_recursion() {
+        let mut deep = Term::List(List { elements: vec![] });
+        for _ in 0..50 {
+            deep = Term::List(List {
+                elements: vec![deep],
+            });
+        }
+        let mut bytes = Vec::new();
+        tuple(vec![atom("call"), integer(7), deep.clone()])
+            .encode(&mut bytes)
+            .unwrap();
+        assert!(check_depth(&bytes, 60).is_ok());
+        assert!(check_depth(&bytes, 40).unwrap_err().0.contains("max_depth"));
+        assert!(Json::new(40).convert(&deep).is_err());
+        assert!(Json::new(60).convert(&deep).is_ok());
+        // A million levels, as Elixir would write them, never touch the stack.
+        let mut huge = vec![131];
+        for _ in 0..1_000_000 {
+            huge.extend([108, 0, 0, 0, 1]);
+        }
+        assert!(check_depth(&huge, 256).is_err());
+        for cut in [0, 1, 3, 7] {
+            assert!(check_depth(&bytes[..cut], 60).is_err());
         }
     }
 

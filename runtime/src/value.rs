@@ -67,3 +67,44 @@ impl Ref {
         self.id.split('-').next()?.parse().ok()
     }
 }
+
+/// How deeply the JSON text `bytes` nests arrays and objects, found without parsing it (and
+/// so without recursion): what is checked before a parser that recurses is let near it.
+pub fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_depth_counts_containers_outside_strings() {
+        use super::json_depth;
+        assert_eq!(json_depth(b"1"), 0);
+        assert_eq!(json_depth(br#"[1, {"a": [2]}]"#), 3);
+        assert_eq!(json_depth(br#"["[[[", "\"[{"]"#), 1);
+        assert_eq!(json_depth("[".repeat(100_000).as_bytes()), 100_000);
+    }
+}

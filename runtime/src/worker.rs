@@ -1,14 +1,17 @@
 //! One Python worker process: started, announced ready, watched until it exits.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{Notify, watch};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::PoolConfig;
@@ -21,18 +24,39 @@ use crate::python::WorkerDir;
 /// How many of a worker's last stderr lines are kept for error messages.
 const STDERR_LINES: usize = 40;
 
+/// A client whose every request carries the pool's secret.
+pub(crate) type Client = WorkerClient<InterceptedService<Channel, Authorize>>;
+
+/// Adds `authorization: Bearer <secret>` to each request.
+#[derive(Clone)]
+pub(crate) struct Authorize(MetadataValue<Ascii>);
+
+impl tonic::service::Interceptor for Authorize {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
 pub(crate) struct Worker {
     pub(crate) pid: u32,
-    client: WorkerClient<Channel>,
+    client: Client,
     exit: watch::Receiver<Option<String>>,
     close_stdin: Arc<Notify>,
     kill: Arc<Notify>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     /// Calls running on this worker.
     pub(crate) in_flight: AtomicUsize,
-    /// Calls whose caller gave up at their deadline while Python kept running them.
-    pub(crate) hung: AtomicUsize,
-    /// Replaced in its slot; killed once only hung calls remain.
+    /// Calls whose caller gave up at their deadline while Python keeps running them.
+    pub(crate) abandoned: AtomicUsize,
+    /// Calls running past the pool's hard limit, whose threads are taken as lost.
+    pub(crate) stuck: AtomicUsize,
+    /// Replaced in its slot; killed once only stuck calls remain.
     pub(crate) retiring: AtomicBool,
 }
 
@@ -43,9 +67,12 @@ impl Worker {
             reason,
             stderr,
         };
+        let socket = dir.next_socket();
         let mut command = Command::new(&config.python);
         command
-            .args(["-m", "snakebridge_worker", "--port", "0", "--transport"])
+            .args(["-m", "snakebridge_worker", "--socket"])
+            .arg(&socket)
+            .arg("--transport")
             .arg(if config.native.is_some() {
                 "native"
             } else {
@@ -55,6 +82,12 @@ impl Worker {
             .arg(config.threads_per_worker.to_string())
             .arg("--max-message-bytes")
             .arg(config.max_message_bytes.to_string())
+            .arg("--max-depth")
+            .arg(config.max_depth.to_string())
+            .arg("--ref-limit")
+            .arg(config.max_refs.to_string())
+            .arg("--session-ref-limit")
+            .arg(config.max_session_refs.to_string())
             .arg("--descriptor")
             .arg(dir.descriptor());
         for module in &config.preload {
@@ -79,8 +112,21 @@ impl Worker {
         if let Some(dir) = &config.current_dir {
             command.current_dir(dir);
         }
+        die_with_parent(&mut command);
         let mut child = command.spawn().map_err(|e| failed(e.to_string(), vec![]))?;
         let pid = child.id().unwrap_or_default();
+        // The secret goes on stdin: argv and the environment are readable by other users.
+        if let Some(stdin) = child.stdin.as_mut() {
+            let mut line = dir.secret().as_bytes().to_vec();
+            line.push(b'\n');
+            if let Err(e) = stdin.write_all(&line).await {
+                let status = finish(child).await;
+                return Err(failed(
+                    format!("cannot hand it its secret: {e} ({status})"),
+                    vec![],
+                ));
+            }
+        }
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(pipe) = child.stderr.take() {
             tokio::spawn(collect_stderr(
@@ -92,8 +138,8 @@ impl Worker {
         }
         let stdout = child.stdout.take();
         let ready = tokio::time::timeout(config.start_timeout, read_ready(stdout)).await;
-        let port = match ready {
-            Ok(Ok(port)) => port,
+        match ready {
+            Ok(Ok(())) => {}
             Ok(Err(reason)) => {
                 let status = finish(child).await;
                 return Err(failed(
@@ -110,14 +156,14 @@ impl Worker {
                 ));
             }
         };
-        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-            .map_err(|e| failed(e.to_string(), vec![]))?
-            .tcp_nodelay(true)
-            .connect_timeout(config.start_timeout)
-            .connect()
-            .await
-            .map_err(|e| failed(format!("cannot connect to port {port}: {e}"), vec![]))?;
-        let client = WorkerClient::new(channel)
+        let channel = connect(&socket, config.start_timeout).await.map_err(|e| {
+            failed(
+                format!("cannot connect to `{}`: {e}", socket.display()),
+                vec![],
+            )
+        })?;
+        let authorize = Authorize(dir.authorization());
+        let client = WorkerClient::with_interceptor(channel, authorize)
             .max_decoding_message_size(config.max_message_bytes)
             .max_encoding_message_size(config.max_message_bytes);
 
@@ -138,7 +184,8 @@ impl Worker {
             kill,
             stderr,
             in_flight: AtomicUsize::new(0),
-            hung: AtomicUsize::new(0),
+            abandoned: AtomicUsize::new(0),
+            stuck: AtomicUsize::new(0),
             retiring: AtomicBool::new(false),
         });
         let reply = worker
@@ -158,7 +205,13 @@ impl Worker {
         Ok(worker)
     }
 
-    pub(crate) fn client(&self) -> WorkerClient<Channel> {
+    /// Whether some call on it still has a caller waiting for its answer.
+    pub(crate) fn has_waiting_callers(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.in_flight.load(SeqCst) > self.abandoned.load(SeqCst) + self.stuck.load(SeqCst)
+    }
+
+    pub(crate) fn client(&self) -> Client {
         self.client.clone()
     }
 
@@ -214,8 +267,48 @@ impl Worker {
     }
 }
 
-/// Reads stdout up to the `READY` line and returns the port.
-async fn read_ready(stdout: Option<impl AsyncRead + Unpin>) -> Result<u16, String> {
+/// A channel over the worker's Unix socket.
+pub(crate) async fn connect(
+    socket: &std::path::Path,
+    timeout: Duration,
+) -> Result<Channel, tonic::transport::Error> {
+    let socket: PathBuf = socket.to_path_buf();
+    // The URI only names the connection; the connector below decides where it goes.
+    Endpoint::from_static("http://worker.invalid")
+        .connect_timeout(timeout)
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let socket = socket.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(socket).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
+        .await
+}
+
+/// Makes the kernel kill the worker when the thread that started it goes (the pool's runtime
+/// thread, which lives as long as the pool's process): a runtime killed with SIGKILL cannot
+/// stop its workers, and a worker stuck in C holding the GIL never reads the closed stdin.
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id();
+    #[allow(unsafe_code, reason = "pre_exec runs between fork and exec")]
+    // SAFETY: the closure only makes async-signal-safe system calls (prctl, getppid, _exit).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl: then nobody would kill us.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Reads stdout up to the `READY` line.
+async fn read_ready(stdout: Option<impl AsyncRead + Unpin>) -> Result<(), String> {
     let stdout = stdout.ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
@@ -232,9 +325,7 @@ async fn read_ready(stdout: Option<impl AsyncRead + Unpin>) -> Result<u16, Strin
                 "the worker announced `{line}`, not protocol {PROTOCOL_VERSION}"
             ));
         }
-        return field("port")
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("no port in `{line}`"));
+        return Ok(());
     }
     Err("the worker exited before it was ready".into())
 }

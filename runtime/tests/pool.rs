@@ -43,8 +43,12 @@ fn fixture(function: &str) -> Call {
     Call::function("runtime_fixture", function)
 }
 
+/// Running: it exists and is not a zombie waiting to be reaped.
 fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| Some(stat.rsplit_once(')')?.1.trim_start().starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
 }
 
 async fn wait_until_dead(pid: u32) {
@@ -360,24 +364,84 @@ async fn a_worker_killed_mid_call_is_replaced() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_call_past_its_deadline_fails_and_its_worker_is_replaced() {
+async fn a_callers_deadline_ends_its_wait_and_the_worker_keeps_every_sessions_objects() {
     let pool = pool(1).await;
     let pid = pool.workers()[0].pid.unwrap();
+    let counter = Ref::from_value(
+        &pool
+            .call(&Call::class("runtime_fixture", "Counter").session("other"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     let started = Instant::now();
     let error = pool
-        .call(&fixture("sleep").arg(30).timeout(Duration::from_millis(300)))
+        .call(
+            &fixture("sleep")
+                .arg(1.0)
+                .timeout(Duration::from_millis(200)),
+        )
         .await
         .unwrap_err();
     assert!(
         matches!(error, Error::Timeout { queued: false, .. }),
         "{error:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(2));
-    // The hung worker is killed (nothing else runs on it) and a new one serves.
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // The call runs on; nothing else is disturbed, and its thread comes back when it ends.
+    assert_eq!(
+        pool.call(&Call::method(&counter, "incr")).await.unwrap(),
+        json!(1)
+    );
+    let started = Instant::now();
+    while pool.workers()[0].in_flight > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the thread came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pool.workers()[0].pid, Some(pid));
+    assert_eq!(
+        pool.call(&Call::method(&counter, "incr")).await.unwrap(),
+        json!(2)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_stuck_holding_the_gil_after_its_caller_left_is_replaced() {
+    let pool = pool(1).await;
+    let pid = pool.workers()[0].pid.unwrap();
+    let error = pool
+        .call(&fixture("gil_hog").timeout(Duration::from_millis(300)))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    // No caller waits on it, so heartbeats go to it; it cannot answer them.
     wait_until_dead(pid).await;
+    pool.ready().await.unwrap();
     assert_eq!(
         pool.call(&fixture("add").arg(2).arg(2)).await.unwrap(),
         json!(4)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_whose_every_thread_is_past_the_hard_limit_is_replaced() {
+    let mut config = config(1);
+    config.threads_per_worker = 2;
+    config.hard_timeout = Duration::from_secs(1);
+    let pool = Pool::start(config).await.unwrap();
+    let pid = pool.workers()[0].pid.unwrap();
+    let error = pool
+        .call(&fixture("sleep").arg(60).timeout(Duration::from_millis(200)))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    wait_until_dead(pid).await;
+    assert_eq!(
+        pool.call(&fixture("add").arg(2).arg(3)).await.unwrap(),
+        json!(5)
     );
     assert_ne!(pool.workers()[0].pid, Some(pid));
 }
@@ -413,6 +477,115 @@ async fn a_result_over_the_size_limit_is_refused() {
     assert!(error.to_string().contains("returns: ref"), "{error}");
     let small = pool.call(&fixture("big").arg(3)).await.unwrap();
     assert_eq!(small, json!("xxx"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_request_or_a_huge_result_fails_alone_and_fast() {
+    let mut config = config(1);
+    config.max_message_bytes = 1024 * 1024;
+    let pool = Pool::start(config).await.unwrap();
+    let pid = pool.workers()[0].pid;
+    let error = pool
+        .call(&fixture("identity").arg("x".repeat(2 * 1024 * 1024)))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::TooLarge { .. }), "{error:?}");
+    // 200 MB of result is refused as it is encoded, before any JSON is built.
+    let error = pool
+        .call(&fixture("big").arg(200 * 1024 * 1024))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::TooLarge { .. }), "{error:?}");
+    assert!(error.to_string().contains("max_message_bytes"), "{error}");
+    assert_eq!(pool.call(&fixture("add").arg(1)).await.unwrap(), json!(1));
+    assert_eq!(pool.workers()[0].pid, pid);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn values_nested_past_max_depth_are_refused_by_name_both_ways() {
+    let mut config = config(1);
+    config.max_depth = 64;
+    let pool = Pool::start(config).await.unwrap();
+    let mut deep = json!(1);
+    for _ in 0..100 {
+        deep = json!([deep]);
+    }
+    let error = pool.call(&fixture("identity").arg(deep)).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest(_)), "{error:?}");
+    assert!(error.to_string().contains("max_depth"), "{error}");
+    let error = pool.call(&fixture("nested").arg(10_000)).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest(_)), "{error:?}");
+    assert!(error.to_string().contains("max_depth"), "{error}");
+    let fine = pool.call(&fixture("nested").arg(50)).await.unwrap();
+    assert!(fine.is_array());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_with_lone_surrogates_comes_back_as_its_bytes() {
+    let pool = pool(1).await;
+    let value = pool.call(&fixture("lone_surrogate")).await.unwrap();
+    assert_eq!(tag(&value), Some("bytes"), "{value}");
+    assert_eq!(value["data"], json!("Y2Fm6Q=="), "b\"caf\\xe9\"");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_leaking_session_cannot_use_up_another_sessions_references() {
+    let mut config = config(1);
+    config.max_session_refs = 3;
+    let pool = Pool::start(config).await.unwrap();
+    let counter = |session: &str| Call::class("runtime_fixture", "Counter").session(session);
+    for _ in 0..3 {
+        pool.call(&counter("leaky")).await.unwrap();
+    }
+    let error = python_error(pool.call(&counter("leaky")).await.unwrap_err());
+    assert_eq!(error.python_type, "snakebridge.TooManyRefsError");
+    assert!(
+        error.message.contains("'leaky'") && error.message.contains("max_session_refs"),
+        "{}",
+        error.message
+    );
+    pool.call(&counter("careful")).await.unwrap();
+    assert_eq!(pool.release_session("leaky").await.unwrap(), 3);
+    pool.call(&counter("leaky")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_released_reference_says_why_it_is_gone() {
+    let pool = pool(1).await;
+    let make = |session: &str| Call::class("runtime_fixture", "Counter").session(session);
+    let single = Ref::from_value(&pool.call(&make("a")).await.unwrap()).unwrap();
+    let in_session = Ref::from_value(&pool.call(&make("b")).await.unwrap()).unwrap();
+    assert!(pool.release_ref(&single).await.unwrap());
+    pool.release_session("b").await.unwrap();
+    let message = |reference: Ref| {
+        let pool = pool.clone();
+        async move {
+            python_error(
+                pool.call(&Call::method(&reference, "incr"))
+                    .await
+                    .unwrap_err(),
+            )
+            .message
+        }
+    };
+    let released = message(single).await;
+    assert!(released.contains("SnakeBridge.release/1"), "{released}");
+    let ended = message(in_session).await;
+    assert!(ended.contains("with its session 'b'"), "{ended}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_that_forks_leaves_no_child_serving_or_lingering() {
+    let pool = pool(1).await;
+    let child = pool.call(&fixture("fork_return")).await.unwrap();
+    let child = u32::try_from(child.as_u64().unwrap()).unwrap();
+    wait_until_dead(child).await;
+    assert_eq!(pool.call(&fixture("add").arg(1)).await.unwrap(), json!(1));
+    let sleeper = pool.call(&fixture("fork_sleeper")).await.unwrap();
+    let sleeper = u32::try_from(sleeper.as_u64().unwrap()).unwrap();
+    assert!(alive(sleeper));
+    pool.shutdown(Duration::from_secs(2)).await;
+    wait_until_dead(sleeper).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -500,4 +673,236 @@ async fn sessions_stay_on_one_worker() {
         pids.insert(pid.as_u64().unwrap());
     }
     assert_eq!(pids.len(), 1, "one worker served the session: {pids:?}");
+}
+
+/// The sockets a process listens on, as `unix:<path>` and `tcp:<ip>:<port>`, from `/proc`
+/// (what any user on the machine can read).
+fn listening_sockets(pid: u32) -> Vec<String> {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            Some(
+                link.strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut found = Vec::new();
+    for line in std::fs::read_to_string("/proc/net/unix")
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // Flags 00010000 is __SO_ACCEPTCON: a listening socket.
+        if fields.len() >= 8 && inodes.contains(fields[6]) && fields[3] == "00010000" {
+            found.push(format!("unix:{}", fields[7]));
+        }
+    }
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() >= 10 && inodes.contains(fields[9]) && fields[3] == "0A" {
+                let port = u16::from_str_radix(fields[1].rsplit(':').next().unwrap(), 16).unwrap();
+                found.push(format!("tcp:127.0.0.1:{port}"));
+            }
+        }
+    }
+    found
+}
+
+/// Calls `os.getuid` on `target` with whatever authorization `token` gives; what it answered.
+async fn attack(target: &str, token: Option<&str>) -> Result<serde_json::Value, String> {
+    use snakebridge_runtime::proto::ExecuteRequest;
+    use snakebridge_runtime::proto::worker_client::WorkerClient;
+    let endpoint = tonic::transport::Endpoint::from_static("http://worker.invalid")
+        .connect_timeout(Duration::from_secs(5));
+    let target_owned = target.to_string();
+    let channel = endpoint
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let target = target_owned.clone();
+            async move {
+                use hyper_util::rt::TokioIo;
+                if let Some(path) = target.strip_prefix("unix:") {
+                    let stream = tokio::net::UnixStream::connect(path).await?;
+                    Ok::<_, std::io::Error>(TokioIo::new(Box::new(stream) as Box<dyn Io>))
+                } else {
+                    let address = target.trim_start_matches("tcp:").to_string();
+                    let stream = tokio::net::TcpStream::connect(address).await?;
+                    Ok(TokioIo::new(Box::new(stream) as Box<dyn Io>))
+                }
+            }
+        }))
+        .await
+        .map_err(|e| format!("connect: {e:?}"))?;
+    let mut client = WorkerClient::new(channel);
+    let payload = Call::function("os", "getuid").payload().to_string();
+    let mut request = tonic::Request::new(ExecuteRequest {
+        tool: "snakebridge.call".into(),
+        payload: payload.into_bytes(),
+    });
+    if let Some(token) = token {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    match client.execute(request).await {
+        Ok(response) => Ok(json!(format!("{:?}", response.into_inner()))),
+        Err(status) => Err(format!("{:?}: {}", status.code(), status.message())),
+    }
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+
+/// Run as another user by `another_user_cannot_reach_the_workers`: tries every target and
+/// prints what each did. Does nothing when run as part of the suite.
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_from_another_user() {
+    let Ok(targets) = std::env::var("SNAKEBRIDGE_PROBE") else {
+        return;
+    };
+    for target in targets.split(',').filter(|t| !t.is_empty()) {
+        match attack(target, None).await {
+            Ok(answer) => println!("probe: ANSWERED {target}: {answer}"),
+            Err(reason) => println!("probe: refused {target}: {reason}"),
+        }
+    }
+}
+
+/// See #13: any local user could run Python in the workers through their loopback ports.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_user_cannot_reach_the_workers() {
+    #[allow(unsafe_code, reason = "geteuid cannot fail")]
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let runuser = std::process::Command::new("runuser")
+        .arg("--help")
+        .output()
+        .is_ok();
+    if !root || !runuser {
+        eprintln!(
+            "skipped: another_user_cannot_reach_the_workers runs the attack as user `nobody` and needs root and runuser"
+        );
+        return;
+    }
+    let pool = pool(2).await;
+    let mut targets = Vec::new();
+    for worker in pool.workers() {
+        let sockets = listening_sockets(worker.pid.unwrap());
+        assert!(
+            sockets.iter().all(|s| s.starts_with("unix:")),
+            "a worker listens on TCP: {sockets:?}"
+        );
+        assert!(
+            !sockets.is_empty(),
+            "worker {:?} listens on nothing",
+            worker.pid
+        );
+        targets.extend(sockets);
+    }
+    // The test binary, where `nobody` can run it.
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let probe = dir.path().join("probe");
+    std::fs::copy(std::env::current_exe().unwrap(), &probe).unwrap();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--", "env"])
+        .arg(format!("SNAKEBRIDGE_PROBE={}", targets.join(",")))
+        .arg(&probe)
+        .args(["probe_from_another_user", "--exact", "--nocapture"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("probe: "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        targets.len(),
+        "every socket was tried: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in lines {
+        assert!(line.starts_with("probe: refused"), "{line}");
+    }
+}
+
+/// See #13: a worker's socket reached some other way still needs the pool's secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_reached_without_the_secret_is_refused() {
+    let pool = pool(1).await;
+    let sockets = listening_sockets(pool.workers()[0].pid.unwrap());
+    assert_eq!(sockets.len(), 1, "{sockets:?}");
+    for token in [None, Some("0".repeat(64).as_str())] {
+        let refused = attack(&sockets[0], token).await.unwrap_err();
+        assert!(refused.starts_with("Unauthenticated"), "{refused}");
+    }
+    // The pool itself still gets through.
+    assert_eq!(pool.call(&fixture("add").arg(1)).await.unwrap(), json!(1));
+}
+
+/// Run by `a_killed_runtime_leaves_no_worker_and_its_directory_is_swept`: a runtime whose
+/// worker is stuck in C holding the GIL, waiting to be killed.
+#[tokio::test(flavor = "multi_thread")]
+async fn orphan_maker() {
+    if std::env::var_os("SNAKEBRIDGE_ORPHAN_MAKER").is_none() {
+        return;
+    }
+    let pool = pool(1).await;
+    let pid = pool.workers()[0].pid.unwrap();
+    tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.call(&fixture("gil_hog")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    println!("worker {pid}");
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+/// See #13: a SIGKILLed runtime left its worker spinning forever, and its directory behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_runtime_leaves_no_worker_and_its_directory_is_swept() {
+    use std::io::BufRead;
+    let mut runtime = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["orphan_maker", "--exact", "--nocapture"])
+        .env("SNAKEBRIDGE_ORPHAN_MAKER", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runtime_pid = runtime.id();
+    let mut lines = std::io::BufReader::new(runtime.stdout.take().unwrap()).lines();
+    let worker: u32 = lines
+        .find_map(|line| line.ok()?.strip_prefix("worker ")?.parse().ok())
+        .unwrap();
+    let owned_by_runtime = || {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("snakebridge-runtime-")
+            })
+            .filter(|e| {
+                std::fs::read_to_string(e.path().join("owner"))
+                    .is_ok_and(|o| o.split_whitespace().next() == Some(&runtime_pid.to_string()))
+            })
+            .count()
+    };
+    assert_eq!(owned_by_runtime(), 1);
+    runtime.kill().unwrap();
+    runtime.wait().unwrap();
+    wait_until_dead(worker).await;
+    assert_eq!(owned_by_runtime(), 1, "a SIGKILLed runtime cannot clean up");
+    let _next = pool(1).await;
+    assert_eq!(owned_by_runtime(), 0, "the next pool sweeps it");
 }

@@ -8,7 +8,25 @@ defmodule SnakeBridge.Error do
   `:invalid_request`, `:protocol`, `:transport`, `:shut_down`.
   """
 
+  @kinds [
+    :python,
+    :timeout,
+    :worker_crashed,
+    :worker_start,
+    :overloaded,
+    :too_large,
+    :runtime_unavailable,
+    :invalid_request,
+    :protocol,
+    :transport,
+    :shut_down
+  ]
+
   defexception [:kind, :python_type, :message, :traceback]
+
+  @doc "Every `kind` an error can have."
+  @spec kinds() :: [atom()]
+  def kinds, do: @kinds
 
   @type t :: %__MODULE__{
           kind: atom(),

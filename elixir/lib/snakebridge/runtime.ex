@@ -11,8 +11,14 @@ defmodule SnakeBridge.Runtime do
     * `:returns` - `:auto` (default: values by value, other objects as `SnakeBridge.Ref`s),
       `:value` (arrays converted to lists too) or `:ref` (always a reference).
     * `:session` - run in this session (see `SnakeBridge.with_session/1`). By default a call
-      on a reference runs in the reference's session, and any other call in the calling
-      process's own session.
+      on a reference, or passing references (at any depth of its arguments), runs in their
+      session, and any other call in the calling process's own session.
+
+  Values have limits, set in the `[runtime]` table of `snakebridge.toml`: a request or
+  result over `max_message_bytes` is `{:error, %SnakeBridge.Error{kind: :too_large}}`
+  (a request is refused before it is sent), and one nested deeper than `max_depth` levels
+  is `kind: :invalid_request`. Atoms made in Python arrive as atoms only when the atom
+  already exists, as strings otherwise, so Python can never fill the VM's atom table.
 
   Every call emits `[:snakebridge, :call, :start]` and then `[:snakebridge, :call, :stop]`,
   or `[:snakebridge, :call, :exception]` when it fails; see `SnakeBridge.Telemetry`.
@@ -170,20 +176,21 @@ defmodule SnakeBridge.Runtime do
     Map.merge(request, %{
       args: args,
       kwargs: kwargs,
-      session: session(request, args, runtime),
+      session: session(request, runtime),
+      owner: Server.session(),
       returns: Keyword.get(runtime, :returns, :auto),
       timeout: Keyword.get(runtime, :timeout)
     })
   end
 
-  # The explicit session, else the reference's, else the first referenced argument's, else
-  # the calling process's own.
-  defp session(request, args, runtime) do
+  # The explicit session, else the reference's; the runtime falls back on the session of the
+  # references among the arguments, then on the calling process's own (`owner`).
+  defp session(request, runtime) do
     Keyword.get(runtime, :session) ||
       case request do
         %{instance: %Ref{session: session}} -> session
-        _ -> Enum.find_value(args, fn arg -> match?(%Ref{}, arg) && arg.session end)
-      end || Server.session()
+        _ -> nil
+      end
   end
 
   # The runtime enforces the deadline; this only guards against a runtime that never answers.
@@ -194,9 +201,11 @@ defmodule SnakeBridge.Runtime do
     end
   end
 
+  # `:safe`: a reply can name no atom the VM does not already have (the runtime sends atoms
+  # made in Python as `{:__snakebridge_atom__, name}`).
   defp decode({:reply, flags, body}) do
-    case :erlang.binary_to_term(body) do
-      {:ok, value} when flags == 1 -> {:ok, rebuild_sets(value)}
+    case :erlang.binary_to_term(body, [:safe]) do
+      {:ok, value} when flags != 0 -> {:ok, restore(value)}
       {:ok, value} -> {:ok, value}
       {:error, reason} -> {:error, Error.from_reply(reason)}
       other -> other
@@ -207,22 +216,44 @@ defmodule SnakeBridge.Runtime do
     {:error, Error.from_reply(Map.merge(%{python_type: nil, traceback: nil}, reason))}
   end
 
-  # Python sets arrive as `{:__snakebridge_set__, elements}`: MapSet's layout is not the
-  # runtime's to build.
-  defp rebuild_sets({:__snakebridge_set__, elements}),
-    do: elements |> Enum.map(&rebuild_sets/1) |> MapSet.new()
+  @doc false
+  # The atoms replies use besides the error kinds: they must exist before a `:safe` decode.
+  def __reply_atoms__,
+    do: [
+      :neg_infinity,
+      :nan,
+      :infinity,
+      :__snakebridge_set__,
+      :done,
+      :hello,
+      :max_frame,
+      :slot,
+      :pid,
+      :in_flight
+    ]
 
-  defp rebuild_sets(list) when is_list(list), do: Enum.map(list, &rebuild_sets/1)
+  # Python sets arrive as `{:__snakebridge_set__, elements}` (MapSet's layout is not the
+  # runtime's to build), and Python's atoms as `{:__snakebridge_atom__, name}`.
+  defp restore({:__snakebridge_set__, elements}),
+    do: elements |> Enum.map(&restore/1) |> MapSet.new()
 
-  defp rebuild_sets(tuple) when is_tuple(tuple),
-    do: tuple |> Tuple.to_list() |> Enum.map(&rebuild_sets/1) |> List.to_tuple()
+  defp restore({:__snakebridge_atom__, name}) when is_binary(name) do
+    String.to_existing_atom(name)
+  rescue
+    ArgumentError -> name
+  end
 
-  defp rebuild_sets(%{__struct__: _} = struct), do: struct
+  defp restore(list) when is_list(list), do: Enum.map(list, &restore/1)
 
-  defp rebuild_sets(map) when is_map(map),
-    do: Map.new(map, fn {k, v} -> {rebuild_sets(k), rebuild_sets(v)} end)
+  defp restore(tuple) when is_tuple(tuple),
+    do: tuple |> Tuple.to_list() |> Enum.map(&restore/1) |> List.to_tuple()
 
-  defp rebuild_sets(other), do: other
+  defp restore(%{__struct__: _} = struct), do: struct
+
+  defp restore(map) when is_map(map),
+    do: Map.new(map, fn {k, v} -> {restore(k), restore(v)} end)
+
+  defp restore(other), do: other
 
   defp open_stream(request, args, opts) do
     {runtime, kwargs} = Keyword.pop(opts, :__runtime__, [])

@@ -24,8 +24,14 @@ timeout = 120
 [runtime]
 # The Python worker pool `snakebridge runtime serve` runs for `SnakeBridge.Runtime`.
 workers = 2
-# Seconds a call may take; a call can set its own with `__runtime__: [timeout: ms]`.
+# Seconds a caller waits; a call can set its own with `__runtime__: [timeout: ms]`.
 timeout = 60
+# Seconds a call may run in Python at all, and the limits on values and objects.
+# hard_timeout = 300
+# max_message_bytes = 67108864
+# max_depth = 256
+# max_refs = 100000
+# max_session_refs = 25000
 # Modules each worker imports before it takes calls, so first calls are fast.
 # preload = ["numpy"]
 

@@ -17,6 +17,8 @@ use crate::project::Project;
 pub fn serve(project: &Project) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Values are converted recursively, up to `[runtime] max_depth` levels.
+        .thread_stack_size(16 << 20)
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime {
@@ -34,7 +36,7 @@ pub fn serve(project: &Project) -> Result<(), Error> {
             u32::try_from(arity).unwrap_or(u32::MAX),
         );
     });
-    let max_frame = project.config.runtime.max_message_bytes;
+    let max_frame = port::max_frame(project.config.runtime.max_message_bytes);
     runtime.block_on(async move {
         let frames = port::stdio(max_frame);
         let started = match pool_config {
@@ -68,6 +70,10 @@ fn pool_config(project: &Project) -> Result<PoolConfig, String> {
     pool.preload = settings.preload.clone();
     pool.queue_limit = settings.queue_limit;
     pool.max_message_bytes = settings.max_message_bytes;
+    pool.hard_timeout = Duration::from_secs(settings.hard_timeout_secs);
+    pool.max_depth = settings.max_depth;
+    pool.max_refs = settings.max_refs;
+    pool.max_session_refs = settings.max_session_refs;
     pool.python_path = config
         .libraries
         .values()

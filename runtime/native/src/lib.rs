@@ -6,12 +6,14 @@
 //! Python uses it as `python -m snakebridge_worker --transport native`:
 //!
 //! ```python
-//! server = snakebridge_native.start(dispatcher, port, max_message_bytes, threads)
-//! ... server.port ...
+//! server = snakebridge_native.start(dispatcher, socket_path, token, max_message_bytes, threads)
+//! ...
 //! server.stop()
 //! ```
+//!
+//! It serves on a Unix socket in the runtime's private directory and refuses, with
+//! `UNAUTHENTICATED`, every call that does not carry the pool's secret.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +27,8 @@ use snakebridge_runtime::proto::{
     execute_response, stream_chunk,
 };
 use tokio::sync::{mpsc, oneshot};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
+use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status};
 
 #[pymodule]
@@ -35,40 +38,47 @@ fn snakebridge_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Starts serving on `127.0.0.1:port` (0: any free port) with at most `threads` calls in
-/// Python at a time, and returns at once.
+/// Python runs on the blocking threads, and its decoding and encoding recurse once or twice
+/// per level of a value's nesting (up to the runtime's `max_depth`).
+const THREAD_STACK: usize = 16 << 20;
+
+/// Starts serving on the Unix socket `socket`, taking only calls that carry `token`, with at
+/// most `threads` calls in Python at a time, and returns at once.
 #[pyfunction]
 fn start(
     py: Python<'_>,
     dispatcher: Py<PyAny>,
-    port: u16,
+    socket: std::path::PathBuf,
+    token: &[u8],
     max_message_bytes: usize,
     threads: usize,
 ) -> PyResult<Server> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .max_blocking_threads(threads.max(1))
+        .thread_stack_size(THREAD_STACK)
         .thread_name("snakebridge-native")
         .enable_all()
         .build()
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let (incoming, bound) = py
-        .detach(|| {
-            runtime.block_on(async {
-                let incoming =
-                    tonic::transport::server::TcpIncoming::bind(address)?.with_nodelay(Some(true));
-                let bound = incoming.local_addr()?;
-                Ok::<_, std::io::Error>((incoming, bound))
-            })
-        })
-        .map_err(|e| PyRuntimeError::new_err(format!("cannot bind {address}: {e}")))?;
+    let expected = MetadataValue::try_from([b"Bearer ".as_slice(), token].concat())
+        .map_err(|e| PyRuntimeError::new_err(format!("the secret is not a header value: {e}")))?;
+    let listener = py
+        .detach(|| runtime.block_on(async { tokio::net::UnixListener::bind(&socket) }))
+        .map_err(|e| {
+            PyRuntimeError::new_err(format!("cannot listen on `{}`: {e}", socket.display()))
+        })?;
     let service = WorkerServer::new(Service {
         dispatcher: Arc::new(dispatcher),
     })
     .max_decoding_message_size(max_message_bytes)
     .max_encoding_message_size(max_message_bytes);
+    let service = tonic::service::interceptor::InterceptedService::new(
+        service,
+        move |request: Request<()>| authenticate(request, &expected),
+    );
     let (stop, stopped) = oneshot::channel::<()>();
+    let incoming = UnixListenerStream::new(listener);
     runtime.spawn(
         tonic::transport::Server::builder()
             .add_service(service)
@@ -77,15 +87,38 @@ fn start(
             }),
     );
     Ok(Server {
-        port: bound.port(),
         running: Mutex::new(Some((runtime, stop))),
     })
 }
 
+/// Lets a call through only with the pool's secret, compared in constant time.
+fn authenticate(
+    request: Request<()>,
+    expected: &MetadataValue<tonic::metadata::Ascii>,
+) -> Result<Request<()>, Status> {
+    let given = request
+        .metadata()
+        .get("authorization")
+        .map(MetadataValue::as_bytes)
+        .unwrap_or_default();
+    let wanted = expected.as_bytes();
+    let same = given.len() == wanted.len()
+        && given
+            .iter()
+            .zip(wanted)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(request)
+    } else {
+        Err(Status::unauthenticated(
+            "this worker serves only the pool that started it",
+        ))
+    }
+}
+
 #[pyclass(frozen)]
 struct Server {
-    #[pyo3(get)]
-    port: u16,
     running: Mutex<Option<(tokio::runtime::Runtime, oneshot::Sender<()>)>>,
 }
 
@@ -127,14 +160,19 @@ fn python_error(py: Python<'_>, error: PyErr) -> PythonError {
     }
 }
 
+/// The JSON bytes the dispatcher returned.
+fn json_bytes(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    Ok(value.cast::<PyBytes>()?.as_bytes().to_vec())
+}
+
 fn execute(dispatcher: &Py<PyAny>, tool: &str, payload: &[u8]) -> execute_response::Outcome {
     Python::attach(|py| {
         let result = dispatcher
             .bind(py)
             .call_method1("execute", (tool, PyBytes::new(py, payload)))
-            .and_then(|r| r.extract::<String>());
+            .and_then(|r| json_bytes(&r));
         match result {
-            Ok(json) => execute_response::Outcome::Result(json.into_bytes()),
+            Ok(json) => execute_response::Outcome::Result(json),
             Err(error) => execute_response::Outcome::Error(python_error(py, error)),
         }
     })
@@ -164,8 +202,8 @@ fn stream(
         };
         loop {
             let next = match iterator.call_method0("__next__") {
-                Ok(items) => match items.extract::<String>() {
-                    Ok(items) => stream_chunk::Outcome::Items(items.into_bytes()),
+                Ok(items) => match json_bytes(&items) {
+                    Ok(items) => stream_chunk::Outcome::Items(items),
                     Err(error) => stream_chunk::Outcome::Error(python_error(py, error)),
                 },
                 Err(error) if error.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => {

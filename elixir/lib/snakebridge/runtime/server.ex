@@ -34,7 +34,8 @@ defmodule SnakeBridge.Runtime.Server do
   `{:error, reason_map}`.
   """
   def request(id, frame, timeout) do
-    with {:ok, port} <- port() do
+    with {:ok, port} <- port(),
+         :ok <- fits(frame) do
       server = Process.whereis(__MODULE__)
       monitor = Process.monitor(server)
       :ets.insert(@pending, {id, self()})
@@ -48,6 +49,24 @@ defmodule SnakeBridge.Runtime.Server do
         Process.demonitor(monitor, [:flush])
         :ets.delete(@pending, id)
       end
+    end
+  end
+
+  # A frame the runtime would not take is refused here, before it is copied into the port.
+  defp fits(frame) do
+    case :persistent_term.get({__MODULE__, :max_frame}, nil) do
+      max when is_integer(max) and byte_size(frame) > max ->
+        {:error,
+         %{
+           kind: :too_large,
+           message:
+             "the request is #{byte_size(frame)} bytes, over the runtime's limit of #{max} " <>
+               "(`max_message_bytes` in the `[runtime]` table of snakebridge.toml); pass a " <>
+               "reference to an object in Python instead, or raise the limit"
+         }}
+
+      _ ->
+        :ok
     end
   end
 
@@ -145,6 +164,16 @@ defmodule SnakeBridge.Runtime.Server do
     do: {:noreply, update_in(state.pending, &Map.delete(&1, id))}
 
   @impl true
+  def handle_info({port, {:data, <<0::64, _flags::8, body::binary>>}}, %{port: port} = state) do
+    # Id 0: the runtime's hello, or the reply to a request nobody waits for.
+    case :erlang.binary_to_term(body, [:safe]) do
+      {:hello, %{max_frame: max}} -> :persistent_term.put({__MODULE__, :max_frame}, max)
+      _ -> :ok
+    end
+
+    {:noreply, state}
+  end
+
   def handle_info({port, {:data, <<id::64, flags::8, body::binary>>}}, %{port: port} = state) do
     case :ets.lookup(@pending, id) do
       [{^id, pid}] -> send(pid, {:snakebridge_reply, id, flags, body})
@@ -154,19 +183,12 @@ defmodule SnakeBridge.Runtime.Server do
     {:noreply, state}
   end
 
-  def handle_info({port, {:exit_status, status}}, %{port: port} = state) do
-    reason = %{
-      kind: :runtime_unavailable,
-      message:
-        "the snakebridge runtime exited with status #{status}; its Python objects are gone. " <>
-          "The next call starts it again; its stderr is in this VM's stderr"
-    }
+  def handle_info({port, {:exit_status, status}}, %{port: port} = state),
+    do: {:noreply, port_ended(state, "exited with status #{status}")}
 
-    :persistent_term.erase({__MODULE__, :port})
-    for {id, pid} <- :ets.tab2list(@pending), do: send(pid, {:snakebridge_down, id, reason})
-    # Sessions stay: their ids are still the processes', only their objects are gone.
-    {:noreply, %{state | port: nil}}
-  end
+  # The port can also end without an exit status, as when writing to it failed (`:epipe`).
+  def handle_info({:EXIT, port, reason}, %{port: port} = state),
+    do: {:noreply, port_ended(state, "ended (#{inspect(reason)})")}
 
   def handle_info({:DOWN, _monitor, :process, pid, _reason}, state) do
     case Map.pop(state.sessions, pid) do
@@ -183,6 +205,7 @@ defmodule SnakeBridge.Runtime.Server do
   end
 
   def handle_info({:EXIT, _from, _reason}, state), do: {:noreply, state}
+
   def handle_info(_message, state), do: {:noreply, state}
 
   @impl true
@@ -224,5 +247,28 @@ defmodule SnakeBridge.Runtime.Server do
     else
       {:error, message} -> {:error, %{kind: :runtime_unavailable, message: message}, state}
     end
+  end
+
+  # Every waiting caller gets the error at once, and the next call starts a new runtime.
+  defp port_ended(state, how) do
+    reason = %{
+      kind: :runtime_unavailable,
+      message:
+        "the snakebridge runtime #{how}; its Python objects are gone. " <>
+          "The next call starts it again; its stderr is in this VM's stderr"
+    }
+
+    :persistent_term.erase({__MODULE__, :port})
+    for {id, pid} <- :ets.tab2list(@pending), do: send(pid, {:snakebridge_down, id, reason})
+    # A port that ended without exiting (a failed write) is closed, so its runtime stops.
+    if is_port(state.port), do: safe_close(state.port)
+    # Sessions stay: their ids are still the processes', only their objects are gone.
+    %{state | port: nil}
+  end
+
+  defp safe_close(port) do
+    Port.close(port)
+  catch
+    _, _ -> :ok
   end
 end
