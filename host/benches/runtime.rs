@@ -1,6 +1,8 @@
 //! Benchmarks of the runtime, run with `cargo bench -p snakebridge --bench runtime`. See
 //! BENCHMARKS.md for the figures. Every row that is compared runs in this one process:
 //!
+//! - `calibration`: a fixed CPU-bound job (blake3 of 64 MiB on one thread), printed first so
+//!   figures from machines of different speed can be compared.
 //! - `floor`: `math.sqrt` called in-process (timeit), the worker's dispatcher called
 //!   in-process, and a length-prefixed pipe round trip to a worker process (`--transport
 //!   pipe`, the same dispatcher): what gRPC is measured against.
@@ -86,6 +88,9 @@ fn main() {
         .unwrap();
     let mut pipe_p50 = None;
     let mut rust_p50 = None;
+    if wants("calibration") {
+        calibration();
+    }
     if wants("floor") {
         in_process();
         pipe_p50 = Some(pipe());
@@ -112,6 +117,24 @@ fn main() {
     if wants("numpy") {
         runtime.block_on(numpy());
     }
+}
+
+/// The same CPU-bound work on any machine: its time says how fast this one is.
+fn calibration() {
+    let data = vec![7u8; 64 << 20];
+    let best = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(blake3::hash(std::hint::black_box(&data)));
+            start.elapsed()
+        })
+        .min()
+        .unwrap();
+    println!(
+        "{:<52} {:>8.1} ms",
+        "calibration: blake3 of 64 MiB, one thread",
+        best.as_secs_f64() * 1e3
+    );
 }
 
 /// Runs `command` to success and returns what it printed.

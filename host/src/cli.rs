@@ -64,6 +64,10 @@ pub enum Command {
         /// The emitter: `default`, or the path of the emitter pinned in `snakebridge.toml`.
         #[arg(long)]
         emitter: Option<String>,
+        /// Load compiled plugins from the user's cache instead of compiling the pinned
+        /// `.wasm` (faster; trust the cache only on a machine you control).
+        #[arg(long)]
+        use_cache: bool,
     },
     /// List, per library, the generated symbols the source uses, where, and those it does not.
     Analyze,

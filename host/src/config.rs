@@ -341,19 +341,22 @@ impl Config {
             invalid(text, message, span, help)
         };
 
+        let paths = raw
+            .project
+            .paths
+            .clone()
+            .unwrap_or_else(|| vec!["lib".into(), "test".into()]);
         let output = match raw.project.output {
             Some(output) => {
-                let value = output.get_ref();
-                if !is_relative_inside(value) {
+                let value = normalize(output.get_ref());
+                if let Err(reason) = check_output(&value, &paths) {
                     return Err(invalid(
-                        format!(
-                            "`output` must be a relative path inside the project, not `{value}`"
-                        ),
+                        format!("`output = \"{}\"` {reason}", output.get_ref()),
                         output.span(),
-                        Some("the default is `lib/snakebridge_generated`".into()),
+                        Some("the default is `lib/snakebridge_generated`, a directory of snakebridge's own".into()),
                     ));
                 }
-                value.trim_end_matches('/').to_string()
+                value
             }
             None => DEFAULT_OUTPUT.into(),
         };
@@ -628,10 +631,7 @@ impl Config {
         };
 
         Ok(Self {
-            paths: raw
-                .project
-                .paths
-                .unwrap_or_else(|| vec!["lib".into(), "test".into()]),
+            paths,
             exclude: raw.project.exclude,
             output,
             strict: raw.project.strict,
@@ -736,6 +736,36 @@ fn is_python_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `path` with `.` components and trailing slashes dropped: `./lib/gen/` is `lib/gen`.
+fn normalize(path: &str) -> String {
+    path.split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Why `output` (normalized) cannot hold generated files, if it cannot: everything in it is
+/// snakebridge's to overwrite and delete, so it must be a directory of its own, inside the
+/// project, apart from snakebridge's metadata and from the sources it scans (`paths`).
+pub fn check_output(output: &str, paths: &[String]) -> Result<(), String> {
+    if !is_relative_inside(output) || output.split('/').any(|part| part == "." || part.is_empty()) {
+        return Err("must be a relative path inside the project".into());
+    }
+    let within = |path: &str, dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
+    if within(output, crate::project::METADATA_DIR) {
+        return Err("is snakebridge's own metadata directory".into());
+    }
+    for path in paths {
+        let path = normalize(path);
+        if path.is_empty() || within(&path, output) {
+            return Err(format!(
+                "would hold the scanned source directory `{path}`, whose files are not snakebridge's"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn is_relative_inside(path: &str) -> bool {

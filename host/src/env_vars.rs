@@ -26,3 +26,7 @@ pub fn flag(name: &str) -> bool {
 /// `libsnakebridge_native.so`, or `off` to serve with grpcio. By default the library next to
 /// the `snakebridge` executable is used when it is there.
 pub const NATIVE: &str = "SNAKEBRIDGE_NATIVE";
+
+/// For tests only: abort at the `N`th step of the write phase, as `kill -9` would stop a run
+/// there (see `output`).
+pub const FAULT_AT: &str = "SNAKEBRIDGE_FAULT_AT";

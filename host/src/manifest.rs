@@ -41,6 +41,20 @@ pub enum Error {
         help("use the snakebridge version that wrote it, or regenerate")
     )]
     Schema { path: PathBuf, found: u32 },
+
+    #[error("`{}` names {what} `{value}` in `{library}`, which is not one snakebridge generates", path.display())]
+    #[diagnostic(
+        code(snakebridge::manifest::invalid_name),
+        help(
+            "the manifest holds data, and its names must follow the contract's rules (modules are aliases, functions and parameters plain identifiers); restore it from version control, or delete it and run `snakebridge generate`"
+        )
+    )]
+    InvalidName {
+        path: PathBuf,
+        library: String,
+        what: &'static str,
+        value: String,
+    },
 }
 
 /// Reads the manifest; a missing file is an empty manifest.
@@ -68,7 +82,47 @@ pub fn load(root: &Path) -> Result<Manifest, Error> {
             found: manifest.schema,
         });
     }
+    validate(&manifest).map_err(|(library, what, value)| Error::InvalidName {
+        path,
+        library,
+        what,
+        value,
+    })?;
     Ok(manifest)
+}
+
+/// Checks every name the emitter writes into code: a hand-edited manifest is data, and may
+/// not smuggle code into a generated file.
+fn validate(manifest: &Manifest) -> Result<(), (String, &'static str, String)> {
+    use crate::naming::{is_function_name, is_module_name, is_variable_name};
+    for (name, library) in &manifest.libraries {
+        let bad = |what, value: &str| Err((name.clone(), what, value.to_string()));
+        if !is_module_name(&library.elixir_module) {
+            return bad("the module", &library.elixir_module);
+        }
+        for module in library.modules.keys() {
+            if !is_module_name(module) {
+                return bad("the module", module);
+            }
+        }
+        for symbol in library.symbols.values() {
+            if !is_module_name(&symbol.elixir_module) {
+                return bad("the module", &symbol.elixir_module);
+            }
+            if !is_function_name(&symbol.elixir_name) {
+                return bad("the function", &symbol.elixir_name);
+            }
+            for signature in std::iter::once(&symbol.signature).chain(&symbol.overloads) {
+                let mut seen = std::collections::HashSet::new();
+                for param in &signature.params {
+                    if !is_variable_name(&param.elixir_name) || !seen.insert(&param.elixir_name) {
+                        return bad("the parameter", &param.elixir_name);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The manifest's canonical text: sorted keys, two-space indentation, final newline.

@@ -66,6 +66,18 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Whether `name` is a function name a generated module may define: what
+/// [`elixir_function_name`] gives, or a constructor's `new`. The manifest is checked with it,
+/// so an edited manifest can carry only data, never code.
+pub fn is_function_name(name: &str) -> bool {
+    name == "new" || is_free_function_name(name, false)
+}
+
+/// Whether `name` is a parameter name a wrapper may use: what [`assign_param_names`] gives.
+pub fn is_variable_name(name: &str) -> bool {
+    is_identifier(name) && !RESERVED.contains(&name) && name != OPTS_PARAM && name != REF_PARAM
+}
+
 /// Whether `name` can be an Elixir function name in a generated module of the given kind as is.
 fn is_free_function_name(name: &str, in_class: bool) -> bool {
     is_identifier(name) && !RESERVED.contains(&name) && !(in_class && name == "new")

@@ -34,14 +34,48 @@ impl Project {
         self.root.join(METADATA_DIR)
     }
 
-    /// Takes the project's run lock for a command that writes.
+    /// Takes the project's run lock, and finishes or rolls back a switch a killed run left,
+    /// so what follows sees exactly the old state or exactly the new one.
     pub fn lock_run(&self) -> Result<crate::write::ProjectLock, Error> {
         let printer = self.printer;
-        Ok(crate::write::ProjectLock::acquire(
+        let lock = crate::write::ProjectLock::acquire(
             &self.metadata_dir(),
             std::time::Duration::from_secs(600),
             || printer.status("waiting for another snakebridge run in this project to finish"),
-        )?)
+        )?;
+        self.recover()?;
+        Ok(lock)
+    }
+
+    /// Like [`Project::lock_run`] for a command that only reads (`verify`): a project where
+    /// the lock cannot even be created (a read-only checkout) has nothing to recover.
+    pub fn lock_read(&self) -> Result<Option<crate::write::ProjectLock>, Error> {
+        if self.metadata_dir().is_dir()
+            && fs_err::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(self.metadata_dir().join("run.lock"))
+                .is_ok()
+        {
+            self.lock_run().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn recover(&self) -> Result<(), Error> {
+        use crate::output::Recovery;
+        match crate::output::recover(&self.root, &self.config.output)? {
+            Recovery::Clean => {}
+            Recovery::Finished => self
+                .printer
+                .status("finished the switch of files an interrupted run had committed"),
+            Recovery::RolledBack => self
+                .printer
+                .status("removed the files an interrupted run had staged; nothing had changed"),
+        }
+        Ok(())
     }
 
     /// The calls a run serves: the scan's, and one per `include` entry in the config, placed
@@ -74,11 +108,17 @@ impl Project {
 
     /// Loads the configured stage plugins, with `emitter` overriding the configured emitter.
     pub fn pipeline(&self, emitter: Option<&str>) -> Result<Pipeline, Error> {
+        self.pipeline_with(emitter, true)
+    }
+
+    /// [`Project::pipeline`], compiling from the pinned bytes unless `use_cache`.
+    pub fn pipeline_with(&self, emitter: Option<&str>, use_cache: bool) -> Result<Pipeline, Error> {
         let mut plugins = self.config.plugins.clone();
         if let Some(emitter) = emitter {
             plugins.emitter = crate::commands::generate::emitter_override(&self.config, emitter)?;
         }
-        let host = PluginHost::new(self.cache_dir.clone()).map_err(|e| Error::Engine {
+        let cache = self.cache_dir.clone().filter(|_| use_cache);
+        let host = PluginHost::new(cache).map_err(|e| Error::Engine {
             message: format!("{e:#}"),
         })?;
         Ok(Pipeline::load(host, &plugins, &self.root)?)

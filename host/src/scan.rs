@@ -18,7 +18,11 @@ use walker::Targets;
 use walker::{FoundCall, Position, Walker};
 
 /// Bumped whenever the walker's output for the same source can change, to drop old caches.
-const SCANNER_VERSION: u32 = 1;
+const SCANNER_VERSION: u32 = 2;
+
+/// The stack of the threads that walk trees: the walk recurses once per level of nesting, up
+/// to `walker::MAX_DEPTH`, and an unoptimised build's frames are large.
+const STACK_SIZE: usize = 256 << 20;
 
 /// The scan cache's file name inside `.snakebridge/`.
 pub const CACHE_FILE: &str = "scan_cache.json";
@@ -68,6 +72,9 @@ struct CachedFile {
     calls: Vec<CachedCall>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     syntax_error: Option<(u32, u32)>,
+    /// Where a subtree nested too deep to walk starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    too_deep: Option<(u32, u32)>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -86,10 +93,24 @@ impl From<&FoundCall> for CachedCall {
     }
 }
 
-/// Scans one file's text: its calls into `modules`, and a warning when it has syntax errors.
+/// Scans one file's text: its calls into `modules`, and a warning when it has syntax errors
+/// or nests too deep to walk.
 pub fn scan_source(file: &str, source: &str, modules: &[String]) -> (Vec<Call>, Option<Warning>) {
     let targets = Targets::new(modules.iter().cloned());
-    let (calls, error) = scan_with(&mut new_parser(), source, &targets);
+    let scanned = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn_scoped(scope, || scan_with(&mut new_parser(), source, &targets))
+            .map(|thread| thread.join())
+    });
+    let Ok(Ok(Scanned {
+        calls,
+        syntax_error,
+        too_deep,
+    })) = scanned
+    else {
+        return (Vec::new(), Some(syntax_warning(file, 1, 1)));
+    };
     let calls = calls
         .into_iter()
         .map(|c| Call {
@@ -102,10 +123,22 @@ pub fn scan_source(file: &str, source: &str, modules: &[String]) -> (Vec<Call>, 
             kind: c.kind,
         })
         .collect();
-    (
-        calls,
-        error.map(|(line, column)| syntax_warning(file, line, column)),
-    )
+    let warning = syntax_error
+        .map(|(line, column)| syntax_warning(file, line, column))
+        .or_else(|| too_deep.map(|(line, column)| too_deep_warning(file, line, column)));
+    (calls, warning)
+}
+
+fn too_deep_warning(file: &str, line: u32, column: u32) -> Warning {
+    Warning {
+        file: file.to_string(),
+        line,
+        column,
+        message: format!(
+            "nested more than {} levels deep here; calls inside it are not scanned",
+            walker::MAX_DEPTH
+        ),
+    }
 }
 
 fn syntax_warning(file: &str, line: u32, column: u32) -> Warning {
@@ -124,40 +157,57 @@ fn new_parser() -> tree_sitter::Parser {
     parser
 }
 
-fn scan_with(
-    parser: &mut tree_sitter::Parser,
-    source: &str,
-    targets: &Targets,
-) -> (Vec<FoundCall>, Option<(u32, u32)>) {
+/// What one file's walk found.
+struct Scanned {
+    calls: Vec<FoundCall>,
+    syntax_error: Option<(u32, u32)>,
+    too_deep: Option<(u32, u32)>,
+}
+
+fn scan_with(parser: &mut tree_sitter::Parser, source: &str, targets: &Targets) -> Scanned {
     let Some(tree) = parser.parse(source, None) else {
-        return (Vec::new(), Some((1, 1)));
+        return Scanned {
+            calls: Vec::new(),
+            syntax_error: Some((1, 1)),
+            too_deep: None,
+        };
     };
     let root = tree.root_node();
-    let error = root.has_error().then(|| {
-        let at = first_error(root).unwrap_or(root);
+    let syntax_error = root.has_error().then(|| {
+        let at = first_error(root);
         let Position { line, column } = Walker::position(source, at);
         (line, column)
     });
-    (Walker::new(source, targets).run(root), error)
+    let (calls, too_deep) = Walker::new(source, targets).run(root);
+    Scanned {
+        calls,
+        syntax_error,
+        too_deep: too_deep.map(|Position { line, column }| (line, column)),
+    }
 }
 
 /// Where to point a syntax error: a missing token, or the first fragment inside an `ERROR`
 /// node that is not a whole expression (the parser wraps everything it recovered around it).
-fn first_error(node: tree_sitter::Node<'_>) -> Option<tree_sitter::Node<'_>> {
-    if node.is_missing() {
-        return Some(node);
-    }
-    let mut cursor = node.walk();
-    let children: Vec<_> = node.children(&mut cursor).collect();
-    for child in children {
-        if child.has_error() {
-            return first_error(child).or(Some(child));
+/// Followed down one branch in a loop: the tree may be nested thousands deep.
+fn first_error(root: tree_sitter::Node<'_>) -> tree_sitter::Node<'_> {
+    let mut node = root;
+    'descend: loop {
+        if node.is_missing() {
+            return node;
         }
-        if node.is_error() && child.is_named() && !matches!(child.kind(), "call" | "comment") {
-            return Some(child);
+        let mut cursor = node.walk();
+        let children: Vec<_> = node.children(&mut cursor).collect();
+        for child in children {
+            if child.has_error() {
+                node = child;
+                continue 'descend;
+            }
+            if node.is_error() && child.is_named() && !matches!(child.kind(), "call" | "comment") {
+                return child;
+            }
         }
+        return node;
     }
-    node.is_error().then_some(node)
 }
 
 /// Lists `.ex` and `.exs` files under the requested paths, relative and sorted.
@@ -220,30 +270,41 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     let targets = Targets::new(modules.iter().cloned());
 
     // Per file: its cache entry and whether it was parsed now, or why it could not be read.
-    type Scanned = (String, Result<(CachedFile, bool), String>);
-    let results: Vec<Scanned> = files
-        .par_iter()
-        .map_init(new_parser, |parser, file| {
-            let path: PathBuf = request.root.join(file);
-            let result = fs_err::read(&path).map_err(|e| e.to_string()).map(|bytes| {
-                let hash = blake3::hash(&bytes).to_hex().to_string();
-                if let Some(cached) = cache.files.get(file).filter(|c| c.blake3 == hash) {
-                    return (cached.clone(), false);
-                }
-                let source = String::from_utf8_lossy(&bytes);
-                let (calls, syntax_error) = scan_with(parser, &source, &targets);
-                (
-                    CachedFile {
-                        blake3: hash,
-                        calls: calls.iter().map(CachedCall::from).collect(),
-                        syntax_error,
-                    },
-                    true,
-                )
-            });
-            (file.clone(), result)
-        })
-        .collect();
+    type Result = (String, std::result::Result<(CachedFile, bool), String>);
+    let walk = || -> Vec<Result> {
+        files
+            .par_iter()
+            .map_init(new_parser, |parser, file| {
+                let path: PathBuf = request.root.join(file);
+                let result = fs_err::read(&path).map_err(|e| e.to_string()).map(|bytes| {
+                    let hash = blake3::hash(&bytes).to_hex().to_string();
+                    if let Some(cached) = cache.files.get(file).filter(|c| c.blake3 == hash) {
+                        return (cached.clone(), false);
+                    }
+                    let source = String::from_utf8_lossy(&bytes);
+                    let scanned = scan_with(parser, &source, &targets);
+                    (
+                        CachedFile {
+                            blake3: hash,
+                            calls: scanned.calls.iter().map(CachedCall::from).collect(),
+                            syntax_error: scanned.syntax_error,
+                            too_deep: scanned.too_deep,
+                        },
+                        true,
+                    )
+                });
+                (file.clone(), result)
+            })
+            .collect()
+    };
+    // Threads with room for the walk's recursion; the shared pool's are too small for it.
+    let results = match rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK_SIZE)
+        .build()
+    {
+        Ok(pool) => pool.install(walk),
+        Err(_) => walk(),
+    };
 
     let mut scan = Scan {
         files: files.len(),
@@ -256,6 +317,9 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
                 scan.parsed += usize::from(parsed);
                 if let Some((line, column)) = entry.syntax_error {
                     scan.warnings.push(syntax_warning(&file, line, column));
+                }
+                if let Some((line, column)) = entry.too_deep {
+                    scan.warnings.push(too_deep_warning(&file, line, column));
                 }
                 scan.calls.extend(entry.calls.iter().map(
                     |CachedCall(module, function, arity, line, column, kind)| Call {

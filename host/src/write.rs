@@ -208,18 +208,29 @@ fn check_relative_or_empty(path: &str) -> Result<(), Error> {
     }
 }
 
-/// A path a plugin returned: relative, inside the output directory, and not hidden (hidden
-/// names are the host's own temporary files).
+/// A path a plugin returned: canonical (`/`-separated names, nothing empty, no `.` or `..`,
+/// no doubled or trailing `/`), relative, inside the output directory, free of control
+/// characters, with names a file system takes, and not hidden (hidden names are the host's
+/// own staged files).
 pub fn check_plugin_path(path: &str) -> Result<(), Error> {
+    let unsafe_path = |reason| {
+        Err(Error::UnsafePath {
+            path: path.escape_debug().to_string(),
+            reason,
+        })
+    };
+    if path.chars().any(char::is_control) {
+        return unsafe_path("it contains a control character");
+    }
     check_relative(path)?;
-    if Path::new(path)
-        .components()
-        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
-    {
-        return Err(Error::UnsafePath {
-            path: path.to_string(),
-            reason: "hidden files are reserved for the host",
-        });
+    if path.split('/').any(str::is_empty) {
+        return unsafe_path("it is not canonical: an empty, doubled or trailing `/`");
+    }
+    if path.split('/').any(|name| name.starts_with('.')) {
+        return unsafe_path("hidden files are reserved for the host");
+    }
+    if path.split('/').any(|name| name.len() > 200) || path.len() > 1024 {
+        return unsafe_path("a name is over 200 bytes, or the path over 1024");
     }
     Ok(())
 }
@@ -287,6 +298,10 @@ mod tests {
             ".hidden",
             "a\\b",
             "a/.git/config",
+            "sub//x.ex",
+            "x.ex/",
+            "a\u{1b}[31mred.ex",
+            "line\nbreak.ex",
         ] {
             assert!(check_plugin_path(bad).is_err(), "{bad}");
         }

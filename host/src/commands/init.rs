@@ -50,6 +50,9 @@ const GITIGNORE: &[&str] = &[
     "/.snakebridge/ledger.json",
     "/.snakebridge/venv/",
     "/.snakebridge/run.lock",
+    // What a run stages while it switches files in; a killed run's are removed by the next.
+    "/.snakebridge/switch.json",
+    "*.snakebridge-tmp",
 ];
 
 /// Writes the template unless a config exists (or `force`), and adds git settings once.

@@ -19,7 +19,6 @@ use crate::plan;
 use crate::plugin_host::wit::latest;
 use crate::project::Project;
 use crate::stages::Pipeline;
-use crate::write::Directory;
 
 /// Lines of diff shown per file before it is cut.
 const DIFF_LINES: usize = 60;
@@ -58,8 +57,12 @@ impl Report {
     }
 }
 
-pub fn run(project: &Project, emitter: Option<&str>) -> Result<Report, Error> {
+/// With `use_cache`, plugins may come from the compiled-component cache; without it (what CI
+/// runs) they are compiled from the pinned bytes, so no cache entry can change what runs.
+pub fn run(project: &Project, emitter: Option<&str>, use_cache: bool) -> Result<Report, Error> {
     let config = &project.config;
+    // A run in progress is waited for, and a killed one's switch finished first.
+    let _lock = project.lock_read()?;
     let manifest = manifest::load(&project.root)?;
     let lock = lock::load(&project.root)?;
     let mut report = Report::default();
@@ -122,7 +125,7 @@ pub fn run(project: &Project, emitter: Option<&str>) -> Result<Report, Error> {
     };
     check_lock(project, &manifest, &lock, &mut report);
 
-    let pipeline = project.pipeline(emitter)?;
+    let pipeline = project.pipeline_with(emitter, use_cache)?;
     if !check_plugins(&pipeline, &lock, &mut report) {
         // Rendering with other plugins than the lock's would only repeat the same finding.
         return Ok(report);
@@ -245,56 +248,59 @@ fn check_plugins(pipeline: &Pipeline, lock: &Lock, report: &mut Report) -> bool 
     ok
 }
 
+/// The output directory against what the manifest, lock and plugins render, by the rules
+/// `generate` follows (`crate::output`): every rendered file present with its bytes, nothing
+/// else there.
 fn compare_files(
     project: &Project,
     files: &[crate::stages::File],
     report: &mut Report,
 ) -> Result<(), Error> {
     let output = &project.config.output;
-    let dir = Directory::open(&project.root, output)?;
-    let committed: Vec<String> = match &dir {
-        Some(dir) => dir.files()?,
-        None => Vec::new(),
-    };
-    for file in files {
-        let path = format!("{output}/{}", file.path);
-        let existing = match &dir {
-            Some(dir) => dir.read(&file.path)?,
-            None => None,
-        };
-        match existing {
-            None => report.findings.push(
-                Problem::new("file_missing", format!("`{path}` is missing"))
-                    .help("run `snakebridge generate` and commit the result")
-                    .into(),
-            ),
-            Some(bytes) if bytes == file.contents.as_bytes() => {}
-            Some(bytes) => {
-                let committed_text = String::from_utf8_lossy(&bytes);
-                let mut problem = Problem::new(
-                    "file_differs",
-                    "differs from what the manifest, lock and plugins produce",
-                )
-                .help(
-                    "do not edit generated files; run `snakebridge generate` and commit the result",
-                );
-                problem.file = Some(path.clone());
-                report.findings.push(Finding {
-                    problem,
-                    diff: Some(diff(&path, &committed_text, &file.contents)),
-                });
-            }
-        }
+    let survey = crate::output::survey(&project.root, output, files)?;
+    for path in &survey.missing {
+        report.findings.push(
+            Problem::new("file_missing", format!("`{output}/{path}` is missing"))
+                .help("run `snakebridge generate` and commit the result")
+                .into(),
+        );
     }
-    for extra in committed {
-        if !files.iter().any(|f| f.path == extra) {
-            let path = format!("{output}/{extra}");
-            report.findings.push(
-                Problem::new("file_extra", format!("`{path}` is in the output directory but nothing generates it"))
-                    .help("the output directory belongs to snakebridge: move the file elsewhere, or delete it")
-                    .into(),
-            );
-        }
+    for (relative, committed) in &survey.changed {
+        let path = format!("{output}/{relative}");
+        let expected = files
+            .iter()
+            .find(|f| f.path == *relative)
+            .map_or("", |f| f.contents.as_str());
+        let mut problem = Problem::new(
+            "file_differs",
+            "differs from what the manifest, lock and plugins produce",
+        )
+        .help("do not edit generated files; run `snakebridge generate` and commit the result");
+        problem.file = Some(path.clone());
+        report.findings.push(Finding {
+            problem,
+            diff: Some(diff(&path, &String::from_utf8_lossy(committed), expected)),
+        });
+    }
+    for path in &survey.stale {
+        report.findings.push(
+            Problem::new(
+                "file_extra",
+                format!("`{output}/{path}` is a generated file nothing generates any more"),
+            )
+            .help("run `snakebridge generate`, which removes it, and commit the result")
+            .into(),
+        );
+    }
+    for path in &survey.foreign {
+        report.findings.push(
+            Problem::new(
+                "file_extra",
+                format!("`{output}/{path}` is in the output directory, but snakebridge did not write it"),
+            )
+            .help("the output directory belongs to snakebridge: move the file elsewhere, or delete it")
+            .into(),
+        );
     }
     Ok(())
 }

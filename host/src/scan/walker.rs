@@ -113,12 +113,24 @@ const SCOPES: &[&str] = &[
     "catch_block",
 ];
 
+/// How deep the walk goes into the tree before it skips a subtree (with a warning naming where):
+/// it recurses on the native stack, which the scanner's threads size for this depth (see
+/// `scan::STACK_SIZE`). A level of source nesting is about four levels of tree, so this is
+/// about the 10,000 levels Elixir's own parser takes; every other file's calls are reported.
+pub(crate) const MAX_DEPTH: usize = 40_000;
+
 pub(crate) struct Walker<'a> {
     src: &'a str,
     targets: &'a Targets,
     frames: Vec<Frame>,
     modules: Vec<ModuleContext>,
     calls: Vec<FoundCall>,
+    depth: usize,
+    /// Where the first subtree past [`MAX_DEPTH`] starts.
+    pub(crate) too_deep: Option<Position>,
+    /// The last position computed: columns of later calls on the same line are counted from
+    /// it, so a long line costs its length once, not once per call.
+    last: Option<(usize, Position)>,
 }
 
 impl<'a> Walker<'a> {
@@ -129,14 +141,18 @@ impl<'a> Walker<'a> {
             frames: vec![Frame::default()],
             modules: Vec::new(),
             calls: Vec::new(),
+            depth: 0,
+            too_deep: None,
+            last: None,
         }
     }
 
-    pub(crate) fn run(mut self, root: Node<'_>) -> Vec<FoundCall> {
+    /// The calls, sorted, and where a subtree too deep to walk starts, if one does.
+    pub(crate) fn run(mut self, root: Node<'_>) -> (Vec<FoundCall>, Option<Position>) {
         self.visit(root);
         self.calls.sort();
         self.calls.dedup();
-        self.calls
+        (self.calls, self.too_deep)
     }
 
     fn text(&self, node: Node<'_>) -> &'a str {
@@ -152,8 +168,28 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// [`Walker::position`], counting characters from the last position computed when it is
+    /// on the same line.
+    fn position_near(&mut self, node: Node<'_>) -> Position {
+        let start = node.start_byte();
+        let line = node.start_position().row as u32 + 1;
+        let line_start = start - node.start_position().column;
+        let column = match self.last {
+            Some((at, last)) if last.line == line && at <= start => {
+                last.column + self.src[at..start].chars().count() as u32
+            }
+            Some((at, last)) if last.line == line => {
+                last.column - self.src[start..at].chars().count() as u32
+            }
+            _ => self.src[line_start..start].chars().count() as u32 + 1,
+        };
+        let position = Position { line, column };
+        self.last = Some((start, position));
+        position
+    }
+
     fn record(&mut self, module: String, function: &str, arity: u32, at: Node<'_>, kind: CallKind) {
-        let Position { line, column } = Self::position(self.src, at);
+        let Position { line, column } = self.position_near(at);
         self.calls.push(FoundCall {
             module,
             function: function.to_string(),
@@ -165,6 +201,18 @@ impl<'a> Walker<'a> {
     }
 
     fn visit(&mut self, node: Node<'_>) {
+        if self.depth >= MAX_DEPTH {
+            if self.too_deep.is_none() {
+                self.too_deep = Some(Self::position(self.src, node));
+            }
+            return;
+        }
+        self.depth += 1;
+        self.dispatch(node);
+        self.depth -= 1;
+    }
+
+    fn dispatch(&mut self, node: Node<'_>) {
         match node.kind() {
             "call" => self.call(node, Via::Direct),
             "binary_operator" => self.binary_operator(node),

@@ -135,3 +135,95 @@ fn agrees_with_the_compiler_tracer() {
         traced.len()
     );
 }
+
+/// Source nested `depth` deep in each way the report found overflowing the stack.
+fn nested(kind: &str, depth: usize) -> String {
+    let (open, inner, close) = match kind {
+        "maps" => ("%{a: ", "Numpy.mean(x)", "}"),
+        "do" => ("if x do\n", "Numpy.mean(x)\n", "end\n"),
+        "fn" => ("fn -> ", "Numpy.mean(x)", " end"),
+        "calls" => ("Numpy.add(", "x", ")"),
+        _ => unreachable!(),
+    };
+    format!(
+        "defmodule Deep do\n  def f(x) do\n    Numpy.std(x)\n{}{inner}{}\n  end\nend\n",
+        open.repeat(depth),
+        close.repeat(depth)
+    )
+}
+
+/// See #11: about 1,200 nested maps, 1,600 do-blocks, 2,000 `fn` or 3,000 calls overflowed the
+/// stack and took the whole scan down.
+#[test]
+fn issue_11_deep_nesting_never_crashes_the_scan() {
+    for kind in ["maps", "do", "fn", "calls"] {
+        for depth in [1_000, 10_000] {
+            let (calls, warning) = scan_source("deep.ex", &nested(kind, depth), &modules());
+            assert!(
+                calls.iter().any(|c| c.function == "std"),
+                "{kind} {depth}: the calls outside are reported"
+            );
+            match warning {
+                // As deep as the report's crashes, everything is walked.
+                None => assert!(calls.len() > 1, "{kind} {depth}: {calls:?}"),
+                Some(warning) => {
+                    assert!(depth > 1_000, "{kind} {depth}: {warning:?}");
+                    assert!(warning.message.contains("nested more than"), "{warning:?}");
+                    assert!(warning.line >= 4, "{warning:?}");
+                }
+            }
+        }
+    }
+    // In a project, alongside other files: every other file's calls are reported.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("lib")).unwrap();
+    for (n, kind) in ["maps", "do", "fn", "calls"].iter().enumerate() {
+        std::fs::write(
+            dir.path().join(format!("lib/deep{n}.ex")),
+            nested(kind, 10_000),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("lib/ok.ex"),
+        "defmodule Ok do\n  def f(x), do: Math.sqrt(x)\nend\n",
+    )
+    .unwrap();
+    let scan = snakebridge::scan::scan(
+        &snakebridge::scan::Request {
+            root: dir.path(),
+            paths: &["lib".to_string()],
+            exclude: &[],
+            modules: modules(),
+        },
+        None,
+    );
+    assert!(
+        scan.calls
+            .iter()
+            .any(|c| c.file == "lib/ok.ex" && c.function == "sqrt")
+    );
+    assert!(
+        scan.warnings
+            .iter()
+            .any(|w| w.message.contains("nested more than"))
+    );
+}
+
+/// See #11: one long line of calls took time quadratic in its length (columns were counted
+/// from the line's start for every call); columns are still characters, not bytes.
+#[test]
+fn issue_11_a_long_line_reports_every_call_at_its_column() {
+    let unit = "Numpy.add(é, b); ";
+    let count = 20_000;
+    let source = format!(
+        "defmodule Long do\n  def f(é, b) do\n{}\n  end\nend\n",
+        unit.repeat(count)
+    );
+    let (calls, _) = scan_source("long.ex", &source, &modules());
+    assert_eq!(calls.len(), count);
+    let width = unit.chars().count() as u32;
+    for (n, call) in calls.iter().enumerate() {
+        assert_eq!((call.line, call.column), (3, 7 + n as u32 * width));
+    }
+}
