@@ -651,8 +651,30 @@ def describe_member(cls, class_path, module_path, name):
     return record
 
 
+class Ambiguous(Exception):
+    """An Elixir name two Python names map to: `py_end` for `end` beside a real `py_end`."""
+
+    def __init__(self, names):
+        super().__init__(names)
+        self.names = names
+
+
+def has_name(container, kind, name):
+    if kind == "class":
+        return raw_class_attribute(container, name)[0] is not None
+    try:
+        lookup(container, name)
+        return True
+    except AttributeError:
+        return False
+
+
 def describe(container, container_path, kind, module_path, candidates):
-    """Resolves a called name in a resolved module or class."""
+    """Resolves a called name in a resolved module or class; refuses one that stands for two
+    Python names (a renamed one and one spelled like the rename)."""
+    found = [name for name in candidates if has_name(container, kind, name)]
+    if len(found) > 1 and not (kind == "class" and candidates == ["new"]):
+        raise Ambiguous(found)
     if kind == "class" and candidates == ["new"]:
         record = {
             "kind": "constructor",
@@ -805,6 +827,8 @@ def introspect(request):
             reply["symbols"].append({"status": "ok", **record})
         except NotFound as missing:
             reply["symbols"].append({"status": "not_found", "missing": missing.path, "suggestions": missing.suggestions})
+        except Ambiguous as ambiguous:
+            reply["symbols"].append({"status": "ambiguous", "names": ambiguous.names})
         except BaseException as error:  # noqa: BLE001
             reply["symbols"].append({"status": "error", **error_record("error", error)})
     return reply

@@ -59,6 +59,44 @@ defmodule SnakeBridge.MixTest do
     end
   end
 
+  test "each problem is printed and is a diagnostic at the call it is about" do
+    File.write!(
+      "lib/typo.ex",
+      "defmodule Typo do\n  def f(x), do: RuntimeFixture.ad(x, 1)\nend\n"
+    )
+
+    {result, output} = with_io(:stderr, fn -> Mix.Tasks.Compile.Snakebridge.run([]) end)
+    assert {:error, [%Mix.Task.Compiler.Diagnostic{} = diagnostic]} = result
+    assert diagnostic.file == Path.absname("lib/typo.ex")
+    assert {2, _column} = diagnostic.position
+    assert diagnostic.message =~ "RuntimeFixture.add"
+    assert output =~ "lib/typo.ex:2:"
+  end
+
+  test "a missing binary says so, on Elixir 1.14 too" do
+    binary = Application.fetch_env!(:snakebridge, :binary)
+    Application.put_env(:snakebridge, :binary, "/nonexistent/snakebridge")
+
+    try do
+      {result, output} = with_io(:stderr, fn -> Mix.Tasks.Compile.Snakebridge.run([]) end)
+      assert {:error, [%Mix.Task.Compiler.Diagnostic{message: message}]} = result
+      assert message =~ "does not exist"
+      assert output =~ "/nonexistent/snakebridge"
+    after
+      Application.put_env(:snakebridge, :binary, binary)
+    end
+  end
+
+  test "the JSON reader reads what the binary writes" do
+    assert SnakeBridge.JSON.decode(
+             ~s({"a": [1, -2.5e3, true, null, "x\\n\\u00e9\\ud83d\\ude00"], "b": {}})
+           ) ==
+             {:ok, %{"a" => [1, -2.5e3, true, nil, "x\né😀"], "b" => %{}}}
+
+    assert SnakeBridge.JSON.decode("[1,") == :error
+    assert SnakeBridge.JSON.decode("{} x") == :error
+  end
+
   test "mix snakebridge.* run the binary's commands" do
     output = capture_io(fn -> Mix.Tasks.Snakebridge.Scan.run(["--format", "json"]) end)
     assert output =~ ~s("function": "add")

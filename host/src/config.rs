@@ -23,6 +23,9 @@ pub const FILE_NAME: &str = "snakebridge.toml";
 /// Default directory for generated source, relative to the project root.
 pub const DEFAULT_OUTPUT: &str = "lib/snakebridge_generated";
 
+/// snakebridge's own files, relative to the project root.
+pub const METADATA_DIR: &str = ".snakebridge";
+
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
     #[error("no `{FILE_NAME}` in `{}`", dir.display())]
@@ -52,6 +55,17 @@ pub enum Error {
         #[help]
         help: Option<String>,
     },
+
+    #[error(
+        "`--emitter {value}` is neither `default` nor the emitter pinned in `snakebridge.toml`"
+    )]
+    #[diagnostic(
+        code(snakebridge::unpinned_emitter),
+        help(
+            "pin it first: `[plugins] emitter = {{ path = \"{value}\", blake3 = \"…\" }}`; `b3sum` or `snakebridge plugin check` prints the hash"
+        )
+    )]
+    UnpinnedEmitter { value: String },
 }
 
 /// A stage plugin: one of the built-ins, or a component file pinned by its blake3 hash.
@@ -92,6 +106,9 @@ pub struct Library {
     pub include: Vec<Declared>,
     /// Symbols never generated; a call to one is an error.
     pub exclude: Vec<Declared>,
+    /// Where `snakebridge.toml` configures it: 1-based line and column of its key.
+    pub line: u32,
+    pub column: u32,
 }
 
 /// A symbol named in `include` or `exclude`, by its Python path inside the library, with the
@@ -122,6 +139,29 @@ impl Declared {
 }
 
 impl Library {
+    /// The problem when the installed `version` does not meet the configured requirement,
+    /// placed at the library's line in `snakebridge.toml`.
+    pub fn unmet(&self, version: &str) -> Option<crate::diagnostics::Problem> {
+        let requirement = self.requirement.as_ref().filter(|r| !r.matches(version))?;
+        let mut problem = crate::diagnostics::Problem::new(
+            "requirement_not_met",
+            format!(
+                "`{}` {version} is installed, but `{}` requires `{requirement}`",
+                self.name, self.name
+            ),
+        )
+        .help(format!(
+            "install a version that meets it (`python -m pip install '{}{}'`), or change the requirement",
+            self.package.as_deref().unwrap_or(&self.name),
+            requirement.pep440
+        ));
+        problem.file = Some(FILE_NAME.into());
+        problem.line = Some(self.line);
+        problem.column = Some(self.column);
+        problem.symbol = Some(self.name.clone());
+        Some(problem)
+    }
+
     /// The `exclude` entry that names the Elixir function `module.function`, if any.
     pub fn excluded(&self, module: &str, function: &str) -> Option<&Declared> {
         self.exclude
@@ -536,6 +576,7 @@ impl Config {
             }
             let include = declared(table.include, "include")?;
             let exclude = declared(table.exclude, "exclude")?;
+            let (line, column) = line_column(text, name_span.start);
             libraries.insert(
                 name.clone(),
                 Library {
@@ -547,6 +588,8 @@ impl Config {
                     path: table.path,
                     include,
                     exclude,
+                    line: u32::try_from(line).unwrap_or(u32::MAX),
+                    column: u32::try_from(column).unwrap_or(u32::MAX),
                 },
             );
         }
@@ -641,6 +684,25 @@ impl Config {
             libraries,
             runtime,
         })
+    }
+
+    /// The plugins to run, with `--emitter` (`default`, or the pinned emitter's path) in place
+    /// of the configured emitter.
+    pub fn plugins_with(&self, emitter: Option<&str>) -> Result<Plugins, Error> {
+        let mut plugins = self.plugins.clone();
+        plugins.emitter = match (emitter, &self.plugins.emitter) {
+            (None, configured) => configured.clone(),
+            (Some("default"), _) => PluginRef::Builtin,
+            (Some(value), PluginRef::File { path, .. }) if path == value => {
+                self.plugins.emitter.clone()
+            }
+            (Some(value), _) => {
+                return Err(Error::UnpinnedEmitter {
+                    value: value.to_string(),
+                });
+            }
+        };
+        Ok(plugins)
     }
 
     /// The library whose Elixir module is `module` or encloses it.
@@ -754,7 +816,7 @@ pub fn check_output(output: &str, paths: &[String]) -> Result<(), String> {
         return Err("must be a relative path inside the project".into());
     }
     let within = |path: &str, dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
-    if within(output, crate::project::METADATA_DIR) {
+    if within(output, METADATA_DIR) {
         return Err("is snakebridge's own metadata directory".into());
     }
     for path in paths {

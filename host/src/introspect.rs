@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use wait_timeout::ChildExt;
 
+pub use crate::model::PythonIdentity;
 pub use environment::{
     Environment, MANAGED_DIR, RUNTIME_PACKAGES, ensure_environment, requirements, settle,
 };
@@ -113,13 +114,6 @@ pub struct SymbolRequest {
     pub candidates: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct PythonIdentity {
-    pub implementation: String,
-    pub version: String,
-    pub platform: String,
-}
-
 #[derive(Debug, Deserialize)]
 pub struct Reply {
     pub schema: u32,
@@ -172,6 +166,11 @@ pub enum SymbolReply {
     NotFound {
         missing: String,
         suggestions: Vec<String>,
+    },
+    /// Two Python names the called Elixir name stands for: `end` (renamed `py_end`) and a
+    /// real `py_end`.
+    Ambiguous {
+        names: Vec<String>,
     },
     Error(ImportError),
 }

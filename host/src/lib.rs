@@ -1,10 +1,10 @@
 //! snakebridge: typed, documented Elixir bindings for the Python symbols a project uses.
 //!
-//! The pipeline, one module per stage: [`scan`] finds calls in Elixir source, [`plan`]
-//! compares them with the [`manifest`], [`introspect`] asks Python about what is new and
-//! [`resolve`] turns the answers into [`model`] records, [`stages`] runs the typespec, doc and
-//! emitter plugins through the [`plugin_host`], and [`write`] puts the result on disk along with
-//! the [`lock`]. Commands live in [`commands`].
+//! The pipeline, one module per stage, run in order by [`pipeline`]: [`scan`] finds calls in
+//! Elixir source, [`plan`] compares them with the [`manifest`], [`introspect`] asks Python
+//! about what is new and [`resolve`] turns the answers into [`model`] records, [`stages`] runs
+//! the typespec, doc and emitter plugins through the [`plugin_host`], and [`output`] puts the
+//! result on disk as one switch along with the [`lock`]. Commands live in [`commands`].
 
 #![deny(unsafe_code)]
 
@@ -21,12 +21,14 @@ pub mod manifest;
 pub mod model;
 pub mod naming;
 pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod plugin_host;
 pub mod printer;
 pub mod project;
 pub mod resolve;
 pub mod scan;
+pub mod settings;
 pub mod stages;
 pub mod write;
 
@@ -72,17 +74,6 @@ pub enum Error {
     )]
     UnknownLibrary { name: String },
 
-    #[error(
-        "`--emitter {value}` is neither `default` nor the emitter pinned in `snakebridge.toml`"
-    )]
-    #[diagnostic(
-        code(snakebridge::unpinned_emitter),
-        help(
-            "pin it first: `[plugins] emitter = {{ path = \"{value}\", blake3 = \"…\" }}`; `b3sum` or `snakebridge plugin check` prints the hash"
-        )
-    )]
-    UnpinnedEmitter { value: String },
-
     #[error("`{id}` is not a generated symbol")]
     #[diagnostic(
         code(snakebridge::unknown_symbol),
@@ -99,7 +90,7 @@ pub enum Error {
 
     #[error(
         "the emitter `{plugin}` rendered {count} files for `{library}`, over the limit of {}",
-        commands::generate::MAX_FILES_PER_LIBRARY
+        pipeline::MAX_FILES_PER_LIBRARY
     )]
     #[diagnostic(
         code(snakebridge::plugin::too_many_files),
@@ -247,6 +238,7 @@ fn plugin(
     root: &std::path::Path,
     command: cli::PluginCommand,
     printer: printer::Printer,
+    environment: &settings::Environment,
 ) -> Result<Outcome, Error> {
     use commands::plugin;
     match command {
@@ -265,10 +257,13 @@ fn plugin(
             printer.status(format!("building {}", dir.display()));
             let built = plugin::build(&dir, out.as_deref())?;
             printer.status(format!("wrote {}", built.display()));
-            plugin::report_check(printer, &plugin::check(root, &built, None)?);
+            plugin::report_check(printer, &plugin::check(root, &built, None, environment)?);
         }
         cli::PluginCommand::Check { file, stage } => {
-            plugin::report_check(printer, &plugin::check(root, &file, stage.map(Into::into))?);
+            plugin::report_check(
+                printer,
+                &plugin::check(root, &file, stage.map(Into::into), environment)?,
+            );
         }
     }
     Ok(Outcome::Done)
@@ -276,6 +271,7 @@ fn plugin(
 
 fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
     let root = std::path::absolute(&cli.project).unwrap_or(cli.project.clone());
+    let environment = settings::Environment::read();
     match cli.command {
         cli::Command::Init { force } => {
             let written = commands::init::run(&root, force)?;
@@ -286,17 +282,17 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             Ok(Outcome::Done)
         }
         cli::Command::Scan => {
-            let project = project::Project::load(&root, printer)?;
+            let project = project::Project::load(&root, printer, &environment)?;
             commands::scan::run(&project);
             Ok(Outcome::Done)
         }
         cli::Command::Verify { emitter, use_cache } => verify(
-            &project::Project::load(&root, printer)?,
+            &project::Project::load(&root, printer, &environment)?,
             emitter.as_deref(),
             use_cache,
         ),
         cli::Command::Analyze => {
-            let project = project::Project::load(&root, printer)?;
+            let project = project::Project::load(&root, printer, &environment)?;
             commands::analyze::report(&project, &commands::analyze::run(&project)?);
             Ok(Outcome::Done)
         }
@@ -306,7 +302,7 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             ignore_tests,
             symbols,
         } => {
-            let project = project::Project::load(&root, printer)?;
+            let project = project::Project::load(&root, printer, &environment)?;
             let options = commands::prune::Options {
                 dry_run,
                 library,
@@ -318,18 +314,18 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             Ok(Outcome::Done)
         }
         cli::Command::Ledger => {
-            let project = project::Project::load(&root, printer)?;
+            let project = project::Project::load(&root, printer, &environment)?;
             commands::promote::report_list(&project, &commands::promote::list(&project)?);
             Ok(Outcome::Done)
         }
         cli::Command::Promote { all, symbols } => {
-            let project = project::Project::load(&root, printer)?;
+            let project = project::Project::load(&root, printer, &environment)?;
             let outcome = commands::promote::promote(&project, all, &symbols)?;
             commands::generate::report(&project, &outcome);
             Ok(Outcome::Done)
         }
         cli::Command::Doc { symbol, search } => {
-            let project = project::Project::load(&root, printer)?;
+            let project = project::Project::load(&root, printer, &environment)?;
             match (symbol, search) {
                 (_, Some(query)) => commands::doc::report_search(
                     &project,
@@ -342,15 +338,15 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             }
             Ok(Outcome::Done)
         }
-        cli::Command::Plugin { command } => plugin(&root, command, printer),
+        cli::Command::Plugin { command } => plugin(&root, command, printer, &environment),
         cli::Command::Runtime {
             command: cli::RuntimeCommand::Serve,
         } => {
-            commands::runtime::serve(&project::Project::load(&root, printer)?)?;
+            commands::runtime::serve(&project::Project::load(&root, printer, &environment)?)?;
             Ok(Outcome::Done)
         }
         cli::Command::Doctor => {
-            let project = project::Project::load(&root, printer)?;
+            let project = project::Project::load(&root, printer, &environment)?;
             let checks = commands::doctor::run(&project);
             commands::doctor::report(&project, &checks);
             let failed = checks
@@ -369,13 +365,13 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             library,
             dump_ir,
         } => {
-            if env_vars::flag(env_vars::SKIP) {
+            if environment.skip {
                 printer.status(format!("{} is set: skipping generation", env_vars::SKIP));
                 return Ok(Outcome::Done);
             }
-            let project = project::Project::load(&root, printer)?;
+            let project = project::Project::load(&root, printer, &environment)?;
             // Strict generation writes nothing and starts no Python: it is verification.
-            if strict || project.config.strict || env_vars::flag(env_vars::STRICT) {
+            if strict || project.settings.strict {
                 if dump_ir.is_some() {
                     printer.warn("strict mode only verifies: `--dump-ir` writes nothing");
                 }
@@ -387,7 +383,7 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
                 library,
                 dump_ir,
             };
-            let outcome = commands::generate::run(&project, &options)?;
+            let outcome = pipeline::generate(&project, &options)?;
             commands::generate::report(&project, &outcome);
             Ok(Outcome::Done)
         }
@@ -427,4 +423,126 @@ fn diagnostic_code(error: &Error) -> String {
     miette::Diagnostic::code(error)
         .map(|c| c.to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails loudly on any error")]
+
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The module a source file belongs to: a top-level module, with its submodules, or a
+    /// command.
+    fn node(relative: &str) -> String {
+        let path = relative.trim_end_matches(".rs");
+        let mut parts = path.split('/');
+        let first = parts.next().unwrap_or_default();
+        match (first, parts.next()) {
+            ("commands", Some(command)) => format!("commands::{command}"),
+            _ => first.to_string(),
+        }
+    }
+
+    /// The modules `crate::` paths in `text` name, as [`node`]s.
+    fn references(text: &str) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            let paths: Vec<String> = if let Some(group) = rest.strip_prefix('{') {
+                // `crate::{a, b::c, d::{e, f}}`: the first segment of each item.
+                let mut depth = 0;
+                let mut items = vec![String::new()];
+                for c in group.chars() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => items.push(String::new()),
+                        _ => items.last_mut().unwrap().push(c),
+                    }
+                }
+                items
+            } else {
+                vec![
+                    rest.chars()
+                        .take_while(|c| !c.is_whitespace() && *c != ';' && *c != '(')
+                        .collect(),
+                ]
+            };
+            for path in paths {
+                let mut segments = path.trim().split("::");
+                let first = segments.next().unwrap_or_default().trim();
+                if first.is_empty() || !first.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    continue; // `crate::Error` and the like: the crate root.
+                }
+                let second = segments.next().unwrap_or_default().trim();
+                found.insert(if first == "commands" && !second.is_empty() {
+                    format!(
+                        "commands::{}",
+                        second.trim_matches(|c: char| !c.is_alphanumeric() && c != '_')
+                    )
+                } else {
+                    first.to_string()
+                });
+            }
+        }
+        found
+    }
+
+    /// See #9: `commands/generate.rs` and `project.rs` imported each other, and so did
+    /// `introspect`, `environment` and `lock`: the dependencies must point one way.
+    #[test]
+    fn host_modules_import_no_cycle() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for entry in walkdir::WalkDir::new(&src).into_iter().flatten() {
+            let relative = entry
+                .path()
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if !relative.ends_with(".rs") || relative == "lib.rs" || relative == "main.rs" {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            // Tests may reach anywhere.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let from = node(&relative);
+            let edges = graph.entry(from.clone()).or_default();
+            edges.extend(references(code).into_iter().filter(|to| *to != from));
+        }
+        // Depth-first search for a path back to where it started.
+        fn visit(
+            node: &str,
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(at) = path.iter().position(|n| n == node) {
+                let mut cycle = path[at..].to_vec();
+                cycle.push(node.to_string());
+                return Some(cycle);
+            }
+            if done.contains(node) {
+                return None;
+            }
+            path.push(node.to_string());
+            for next in graph.get(node).into_iter().flatten() {
+                if let Some(cycle) = visit(next, graph, path, done) {
+                    return Some(cycle);
+                }
+            }
+            path.pop();
+            done.insert(node.to_string());
+            None
+        }
+        let mut done = BTreeSet::new();
+        for start in graph.keys() {
+            if let Some(cycle) = visit(start, &graph, &mut Vec::new(), &mut done) {
+                panic!("an import cycle in host/src: {}", cycle.join(" → "));
+            }
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::introspect::PythonIdentity;
+use crate::model::PythonIdentity;
 
 pub const PATH: &str = "snakebridge.lock";
 

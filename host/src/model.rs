@@ -274,3 +274,11 @@ impl Default for Manifest {
         Self::empty()
     }
 }
+
+/// The Python a library was introspected in, as the lock records it.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct PythonIdentity {
+    pub implementation: String,
+    pub version: String,
+    pub platform: String,
+}

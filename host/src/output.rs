@@ -275,7 +275,7 @@ pub fn switch(root: &Path, output: &str, changes: &Changes) -> Result<(), Error>
     };
     let root_dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(io("."))?;
     open_inside(&root_dir, output, true)?;
-    open_inside(&root_dir, crate::project::METADATA_DIR, true)?;
+    open_inside(&root_dir, crate::config::METADATA_DIR, true)?;
     // Stage every new file beside its target.
     for (path, contents) in &changes.put {
         if let Some(parent) = Path::new(path)
@@ -299,7 +299,7 @@ pub fn switch(root: &Path, output: &str, changes: &Changes) -> Result<(), Error>
         put: changes.put.iter().map(|(path, _)| path.clone()).collect(),
         delete: changes.delete.clone(),
     };
-    let switch = format!("{}/{SWITCH_FILE}", crate::project::METADATA_DIR);
+    let switch = format!("{}/{SWITCH_FILE}", crate::config::METADATA_DIR);
     let text = serde_json::to_vec_pretty(&record).unwrap_or_default();
     let mut file = root_dir.create(temp_of(&switch)).map_err(io(&switch))?;
     file.write_all(&text).map_err(io(&switch))?;
@@ -349,7 +349,7 @@ fn finish(root_dir: &Dir, root: &Path, record: &Record) -> Result<(), Error> {
     }
     sync(root).map_err(io("."))?;
     fault_point();
-    let switch = format!("{}/{SWITCH_FILE}", crate::project::METADATA_DIR);
+    let switch = format!("{}/{SWITCH_FILE}", crate::config::METADATA_DIR);
     root_dir.remove_file(&switch).map_err(io(&switch))?;
     fault_point();
     Ok(())
@@ -374,7 +374,7 @@ pub fn recover(root: &Path, output: &str) -> Result<Recovery, Error> {
         source,
     };
     let root_dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(io)?;
-    let switch = format!("{}/{SWITCH_FILE}", crate::project::METADATA_DIR);
+    let switch = format!("{}/{SWITCH_FILE}", crate::config::METADATA_DIR);
     let mut recovery = Recovery::Clean;
     match root_dir.read(&switch) {
         Ok(bytes) => {
@@ -390,7 +390,7 @@ pub fn recover(root: &Path, output: &str) -> Result<Recovery, Error> {
     }
     // Whatever is still staged belongs to a switch that never committed.
     let mut swept = false;
-    for dir in [output, crate::project::METADATA_DIR, ""] {
+    for dir in [output, crate::config::METADATA_DIR, ""] {
         let found = if dir.is_empty() {
             Some(root_dir.try_clone().map_err(io)?)
         } else {

@@ -9,7 +9,7 @@ mod builtin;
 mod cache;
 pub mod wit;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use wasmtime::component::{Component, Linker, types::ComponentItem};
@@ -500,17 +500,6 @@ pub fn contract_version(bytes: &[u8]) -> Option<String> {
             }
             _ => None,
         })
-}
-
-/// Where compiled plugins are cached: `SNAKEBRIDGE_CACHE_DIR`, else the user's cache directory.
-pub fn default_cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(crate::env_vars::CACHE_DIR) {
-        return Some(PathBuf::from(dir));
-    }
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
-        .map(|base| base.join("snakebridge"))
 }
 
 #[cfg(test)]

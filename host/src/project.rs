@@ -5,28 +5,28 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::plugin_host::PluginHost;
 use crate::printer::Printer;
+use crate::settings::{Environment, Settings};
 use crate::stages::Pipeline;
 use crate::{Error, scan};
 
-/// snakebridge's own files, relative to the project root.
-pub const METADATA_DIR: &str = ".snakebridge";
+pub use crate::config::METADATA_DIR;
 
 pub struct Project {
     pub root: PathBuf,
     pub config: Config,
     pub printer: Printer,
-    /// Where compiled plugins are cached.
-    pub cache_dir: Option<PathBuf>,
+    pub settings: Settings,
 }
 
 impl Project {
-    pub fn load(root: &Path, printer: Printer) -> Result<Self, Error> {
+    pub fn load(root: &Path, printer: Printer, environment: &Environment) -> Result<Self, Error> {
         let config = Config::load(root)?;
+        let settings = Settings::resolve(environment, &config);
         Ok(Self {
             root: root.to_path_buf(),
             config,
             printer,
-            cache_dir: crate::plugin_host::default_cache_dir(),
+            settings,
         })
     }
 
@@ -113,11 +113,8 @@ impl Project {
 
     /// [`Project::pipeline`], compiling from the pinned bytes unless `use_cache`.
     pub fn pipeline_with(&self, emitter: Option<&str>, use_cache: bool) -> Result<Pipeline, Error> {
-        let mut plugins = self.config.plugins.clone();
-        if let Some(emitter) = emitter {
-            plugins.emitter = crate::commands::generate::emitter_override(&self.config, emitter)?;
-        }
-        let cache = self.cache_dir.clone().filter(|_| use_cache);
+        let plugins = self.config.plugins_with(emitter)?;
+        let cache = self.settings.cache_dir.clone().filter(|_| use_cache);
         let host = PluginHost::new(cache).map_err(|e| Error::Engine {
             message: format!("{e:#}"),
         })?;

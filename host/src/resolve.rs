@@ -167,6 +167,24 @@ pub fn merge(
                     .help(help),
                 ));
             }
+            SymbolReply::Ambiguous { names } => merged.problems.push(locate(
+                Problem::new(
+                    "ambiguous_name",
+                    format!(
+                        "`{}` stands for two Python names, {}: a wrapper can call only one",
+                        need.id(),
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                )
+                .help(format!(
+                    "`{}` is how Elixir spells the first, which it reserves; call the one you mean with `SnakeBridge.call/4` by its Python name",
+                    need.id()
+                )),
+            )),
             SymbolReply::Error(error) => merged.problems.push(locate(
                 Problem::new(
                     "introspection_failed",

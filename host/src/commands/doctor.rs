@@ -9,8 +9,9 @@ use wait_timeout::ChildExt;
 
 use crate::introspect::MANAGED_DIR;
 use crate::project::Project;
+use crate::settings::Python;
 use crate::write::Directory;
-use crate::{env_vars, lock, manifest};
+use crate::{lock, manifest};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,13 +119,9 @@ pub fn run(project: &Project) -> Vec<Check> {
     let lock = lock.ok().flatten();
 
     // Python: which one, and whether it runs.
-    let (python, source) = match (
-        std::env::var(env_vars::PYTHON).ok(),
-        &config.python_executable,
-    ) {
-        (Some(python), _) => (python, format!("from `{}`", env_vars::PYTHON)),
-        (None, Some(python)) => (python.clone(), "from `[python] executable`".into()),
-        (None, None) => (
+    let (python, source) = match &project.settings.python {
+        Python::Given { path, from } => (path.display().to_string(), format!("from `{from}`")),
+        Python::Managed => (
             project
                 .root
                 .join(MANAGED_DIR)
@@ -146,7 +143,7 @@ pub fn run(project: &Project) -> Vec<Check> {
             String::from_utf8_lossy(&out.stdout).trim().to_string(),
             None,
         )),
-        None if config.python_executable.is_none() => checks.push(check(
+        None if project.settings.python == Python::Managed => checks.push(check(
             "uv",
             Status::Problem,
             "not found; it creates the managed environment",
@@ -185,14 +182,12 @@ pub fn run(project: &Project) -> Vec<Check> {
             ),
             None,
         )),
-        None if config.python_executable.is_none() && std::env::var(env_vars::PYTHON).is_err() => {
-            checks.push(check(
-                "python",
-                Status::Warning,
-                format!("the managed environment does not exist yet ({python})"),
-                Some("`snakebridge generate` creates it when it needs Python".into()),
-            ))
-        }
+        None if project.settings.python == Python::Managed => checks.push(check(
+            "python",
+            Status::Warning,
+            format!("the managed environment does not exist yet ({python})"),
+            Some("`snakebridge generate` creates it when it needs Python".into()),
+        )),
         None => checks.push(check(
             "python",
             Status::Problem,
@@ -219,7 +214,14 @@ pub fn run(project: &Project) -> Vec<Check> {
             locked.map_or("-", |l| l.resolved.as_str()),
             installed.as_deref().unwrap_or("-")
         );
+        let unmet = installed.as_deref().and_then(|v| library.unmet(v));
         let status = match (locked, &installed) {
+            _ if unmet.is_some() => check(
+                name,
+                Status::Problem,
+                detail,
+                unmet.and_then(|problem| problem.help),
+            ),
             (Some(l), Some(i)) if l.resolved == *i || library.path.is_some() => {
                 check(name, Status::Ok, detail, None)
             }

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::commands::generate::render_all;
 use crate::config::{PluginRef, Plugins};
 use crate::manifest;
 use crate::model::Manifest;
+use crate::pipeline::render_all;
 use crate::plugin_host::{self, PluginHost, Source, Stage};
 use crate::printer::Printer;
 use crate::stages::Pipeline;
@@ -171,14 +171,19 @@ pub struct Checked {
 }
 
 /// Loads `path` as `generate` would and renders sample records with it, twice.
-pub fn check(root: &Path, path: &Path, stage: Option<Stage>) -> Result<Checked, Error> {
+pub fn check(
+    root: &Path,
+    path: &Path,
+    stage: Option<Stage>,
+    environment: &crate::settings::Environment,
+) -> Result<Checked, Error> {
     let bytes = fs_err::read(path).map_err(|source| plugin_host::Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
     let blake3 = blake3::hash(&bytes).to_hex().to_string();
     let host = || {
-        PluginHost::new(plugin_host::default_cache_dir()).map_err(|e| Error::Engine {
+        PluginHost::new(environment.cache_dir()).map_err(|e| Error::Engine {
             message: format!("{e:#}"),
         })
     };

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::commands::generate;
 use crate::diagnostics::{Problem, Problems};
 use crate::ledger::{self, Entry};
 use crate::model::Manifest;
+use crate::pipeline;
 use crate::plan::Need;
 use crate::project::Project;
 use crate::{Error, lock, manifest, naming};
@@ -83,7 +83,7 @@ pub fn report_list(project: &Project, listed: &[Listed]) {
 }
 
 /// Promotes every uncovered ledger entry (`all`), or those named by Python path or Elixir id.
-pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<generate::Outcome, Error> {
+pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<pipeline::Outcome, Error> {
     let _lock = project.lock_run()?;
     let ledger = ledger::load(&project.root)?;
     let mut manifest = manifest::load(&project.root)?;
@@ -162,23 +162,23 @@ pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<generat
             problems,
         }));
     }
-    let mut outcome = generate::Outcome::default();
+    let mut outcome = pipeline::Outcome::default();
     if needs.is_empty() {
         return Ok(outcome);
     }
-    let resolved = generate::introspect_needs(
+    let resolved = pipeline::introspect_needs(
         project,
         &mut manifest,
         old_lock.as_ref(),
         &needs,
         &mut outcome,
     )?;
-    generate::finish(
+    pipeline::finish(
         project,
         &manifest,
         old_lock.as_ref(),
         &resolved,
-        &generate::Options::default(),
+        &pipeline::Options::default(),
         &mut outcome,
     )?;
     Ok(outcome)

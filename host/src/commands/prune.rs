@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::commands::{analyze, generate};
+use crate::commands::analyze;
 use crate::diagnostics::{Problem, Problems};
 use crate::model::Call;
+use crate::pipeline;
 use crate::project::Project;
 use crate::{Error, lock, manifest};
 
@@ -25,7 +26,7 @@ pub struct Options {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub pruned: Vec<String>,
-    pub generate: generate::Outcome,
+    pub generate: pipeline::Outcome,
 }
 
 pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
@@ -114,12 +115,12 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
                 .retain(|module, _| *module == root || used.contains(module));
         }
     }
-    generate::finish(
+    pipeline::finish(
         project,
         &manifest,
         old_lock.as_ref(),
         &Default::default(),
-        &generate::Options::default(),
+        &pipeline::Options::default(),
         &mut outcome.generate,
     )?;
     Ok(outcome)

@@ -57,11 +57,14 @@ pub fn serve(project: &Project) -> Result<(), Error> {
 fn pool_config(project: &Project) -> Result<PoolConfig, String> {
     let config = &project.config;
     let lock = crate::lock::load(&project.root).ok().flatten();
-    let environment =
-        introspect::ensure_environment(&project.root, config, lock.as_ref(), |message| {
-            project.printer.status(message)
-        })
-        .map_err(|e| e.to_string())?;
+    let environment = introspect::ensure_environment(
+        &project.root,
+        config,
+        &project.settings,
+        lock.as_ref(),
+        |message| project.printer.status(message),
+    )
+    .map_err(|e| e.to_string())?;
     let settings = &config.runtime;
     let mut pool = PoolConfig::new(environment.python);
     pool.workers = settings.workers;
@@ -81,22 +84,8 @@ fn pool_config(project: &Project) -> Result<PoolConfig, String> {
         .map(|path| project.root.join(path))
         .collect();
     pool.current_dir = Some(project.root.clone());
-    pool.native = native_library();
+    pool.native = project.settings.native.clone();
     Ok(pool)
-}
-
-/// The native extension: `SNAKEBRIDGE_NATIVE`, else the library built beside this binary.
-fn native_library() -> Option<std::path::PathBuf> {
-    match std::env::var_os(crate::env_vars::NATIVE) {
-        Some(value) if value == "off" || value == "0" => None,
-        Some(path) => Some(path.into()),
-        None => {
-            let beside = std::env::current_exe()
-                .ok()?
-                .with_file_name("libsnakebridge_native.so");
-            beside.is_file().then_some(beside)
-        }
-    }
 }
 
 /// The fix for the most common start failure.

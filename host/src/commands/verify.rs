@@ -11,10 +11,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::Error;
-use crate::commands::generate::render_all;
 use crate::diagnostics::Problem;
 use crate::lock::{self, Lock};
 use crate::manifest;
+use crate::pipeline::render_all;
 use crate::plan;
 use crate::plugin_host::wit::latest;
 use crate::project::Project;

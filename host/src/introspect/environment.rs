@@ -7,6 +7,7 @@ use std::process::Command;
 use super::Error;
 use crate::config::Config;
 use crate::lock::Lock;
+use crate::settings::Settings;
 
 /// Where the managed environment lives, relative to the project root.
 pub const MANAGED_DIR: &str = ".snakebridge/venv";
@@ -52,12 +53,13 @@ pub fn requirements(config: &Config, lock: Option<&Lock>) -> Vec<String> {
 pub fn ensure_environment(
     root: &Path,
     config: &Config,
+    settings: &Settings,
     lock: Option<&Lock>,
     mut progress: impl FnMut(&str),
 ) -> Result<Environment, Error> {
-    if let Some(python) = chosen_python(config) {
+    if let Some(python) = settings.given_python() {
         return Ok(Environment {
-            python,
+            python: python.to_path_buf(),
             managed: false,
         });
     }
@@ -100,19 +102,12 @@ pub fn ensure_environment(
 /// it: the lock's versions came from it. Without this, the first run's open requirement
 /// (`six>=1.16,<2`) would differ from the pinned one the next run asks for (`six==1.17.0`) and
 /// reinstall for nothing.
-pub fn settle(root: &Path, config: &Config, lock: &Lock) {
+pub fn settle(root: &Path, config: &Config, settings: &Settings, lock: &Lock) {
     let marker = root.join(MANAGED_DIR).join(MARKER);
-    if chosen_python(config).is_none() && marker.exists() {
+    if settings.given_python().is_none() && marker.exists() {
         // Only a cache: if it cannot be written, the next run reinstalls, which is harmless.
         let _ = fs_err::write(&marker, wanted(config, Some(lock)).join("\n"));
     }
-}
-
-/// The interpreter `SNAKEBRIDGE_PYTHON` or `[python] executable` names, if any.
-fn chosen_python(config: &Config) -> Option<PathBuf> {
-    std::env::var_os(crate::env_vars::PYTHON)
-        .map(PathBuf::from)
-        .or_else(|| config.python_executable.as_ref().map(PathBuf::from))
 }
 
 /// Everything the managed environment installs: the libraries and the runtime's packages.
