@@ -673,7 +673,11 @@ def describe(container, container_path, kind, module_path, candidates):
     """Resolves a called name in a resolved module or class; refuses one that stands for two
     Python names (a renamed one and one spelled like the rename)."""
     found = [name for name in candidates if has_name(container, kind, name)]
-    if len(found) > 1 and not (kind == "class" and candidates == ["new"]):
+    constructor = kind == "class" and candidates == ["new"]
+    if constructor and found:
+        # `new` is the constructor's Elixir name; a method `new` is `py_new`.
+        raise Ambiguous([container.__name__ + "()", container.__name__ + ".new"])
+    if len(found) > 1:
         raise Ambiguous(found)
     if kind == "class" and candidates == ["new"]:
         record = {

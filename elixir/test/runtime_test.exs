@@ -214,4 +214,11 @@ defmodule SnakeBridge.RuntimeTest do
     # A slot may be between workers: another test replaces the one it hung.
     assert {:ok, [%{slot: 0}, %{slot: 1}]} = SnakeBridge.workers()
   end
+
+  # See #10: a classmethod or staticmethod wrapper lives in its class's module.
+  test "class and static methods are called on their class" do
+    assert {:ok, %Ref{} = counter} = Runtime.call(RuntimeFixture.Counter, "starting_at", [5], [])
+    assert Runtime.get_attr(RuntimeFixture.Counter, counter, "value", []) == {:ok, 5}
+    assert Runtime.call(RuntimeFixture.Counter, "double", [4], []) == {:ok, 8}
+  end
 end

@@ -329,11 +329,14 @@ class Dispatcher:
             raise ProtocolError("payload names no python_module")
         return importlib.import_module(name)
 
-    def _attribute(self, payload, key):
-        """The module attribute ``payload[key]``, a dotted path, cached per module."""
+    def _attribute(self, payload, key, within=None):
+        """The module attribute ``payload[key]``, a dotted path (below the class ``within``,
+        when given), cached per module."""
         path = payload.get(key)
         if not isinstance(path, str) or not path:
             raise ProtocolError("payload needs {} for call_type {}".format(key, payload.get("call_type")))
+        if isinstance(within, str) and within:
+            path = within + "." + path
         cache_key = (payload.get("python_module") or payload.get("library"), path)
         found = self.resolved.get(cache_key)
         if found is None:
@@ -362,7 +365,9 @@ class Dispatcher:
         """What the payload's call returns, as a Python value."""
         call_type = payload.get("call_type", "function")
         if call_type == "function":
-            function = self._attribute(payload, "function")
+            # A class's function (a classmethod, staticmethod, or a method called with its
+            # receiver as the first argument) is looked up on the class.
+            function = self._attribute(payload, "function", within=payload.get("class"))
             args, kwargs = self._arguments(payload)
             return function(*args, **kwargs)
         if call_type == "class":
@@ -430,16 +435,21 @@ def _rebytes(value):
 
 
 def _die_with_parent_after_fork():
-    """A process a call forks dies with the worker (Linux ``PR_SET_PDEATHSIG``), so it can
-    never outlive the pool."""
-    try:
-        import ctypes
-        import signal
+    """A process a call forks exits once the worker has: it can never outlive the pool. (The
+    kernel's parent-death signal follows the forking thread, not the process, so a thread that
+    later ends would take such a child with it; a watcher in the child follows the process.)"""
 
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (ImportError, OSError, AttributeError):
-        return
-    os.register_at_fork(after_in_child=lambda: prctl(1, signal.SIGKILL, 0, 0, 0))
+    def watch(parent):
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    def after_in_child():
+        thread = threading.Thread(target=watch, args=(os.getppid(),), name="snakebridge-fork-watch")
+        thread.daemon = True
+        thread.start()
+
+    os.register_at_fork(after_in_child=after_in_child)
 
 
 def _skip(exc):

@@ -906,3 +906,30 @@ async fn a_killed_runtime_leaves_no_worker_and_its_directory_is_swept() {
     let _next = pool(1).await;
     assert_eq!(owned_by_runtime(), 0, "the next pool sweeps it");
 }
+
+/// See #10: classmethods and staticmethods were called as module functions
+/// (`module 'fractions' has no attribute 'from_float'`).
+#[tokio::test(flavor = "multi_thread")]
+async fn class_and_static_methods_are_called_on_their_class() {
+    let pool = pool(1).await;
+    let on_class = |function: &str| {
+        let mut call = Call::function("runtime_fixture", function);
+        call.class = Some("Counter".into());
+        call
+    };
+    let counter = pool.call(&on_class("starting_at").arg(5)).await.unwrap();
+    let counter = Ref::from_value(&counter).unwrap();
+    assert_eq!(
+        pool.call(&Call::get_attr(&counter, "value")).await.unwrap(),
+        json!(5)
+    );
+    assert_eq!(
+        pool.call(&on_class("double").arg(4)).await.unwrap(),
+        json!(8)
+    );
+    let mut from_float = Call::function("fractions", "from_float").arg(0.5);
+    from_float.class = Some("Fraction".into());
+    from_float = from_float.returns(Returns::Value);
+    let half = pool.call(&from_float).await.unwrap();
+    assert_eq!(tag(&half), Some("ref"), "{half}");
+}
