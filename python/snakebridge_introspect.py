@@ -672,12 +672,9 @@ def has_name(container, kind, name):
 def describe(container, container_path, kind, module_path, candidates):
     """Resolves a called name in a resolved module or class; refuses one that stands for two
     Python names (a renamed one and one spelled like the rename)."""
+    # `new` in a class module is always the constructor (a method `new` is `py_new`).
     found = [name for name in candidates if has_name(container, kind, name)]
-    constructor = kind == "class" and candidates == ["new"]
-    if constructor and found:
-        # `new` is the constructor's Elixir name; a method `new` is `py_new`.
-        raise Ambiguous([container.__name__ + "()", container.__name__ + ".new"])
-    if len(found) > 1:
+    if len(found) > 1 and not (kind == "class" and candidates == ["new"]):
         raise Ambiguous(found)
     if kind == "class" and candidates == ["new"]:
         record = {

@@ -349,35 +349,6 @@ fn two_python_names_for_one_elixir_name_are_an_error_naming_both() {
     assert!(!project.path("snakebridge.lock").exists());
 }
 
-/// See #9: a method `new` was unreachable behind the constructor, with no word.
-#[test]
-fn a_method_named_new_beside_the_constructor_is_an_error_naming_both() {
-    let project = TestProject::new(&format!(
-        "{PYTHON}[libraries]\ncoll = {{ path = \"py\" }}\n"
-    ));
-    project.write(
-        "py/coll.py",
-        "class Box:\n    def __init__(self, x):\n        self.x = x\n\n    def new(self, y):\n        return y\n",
-    );
-    project.write(
-        "lib/app.ex",
-        "defmodule App do\n  def f(x), do: Coll.Box.new(x)\nend\n",
-    );
-    let run = project.run(&["generate"]);
-    run.assert_failure();
-    assert!(
-        run.stderr.contains("`Box()` and `Box.new`"),
-        "{}",
-        run.stderr
-    );
-    // The method is reachable by its renamed Elixir name.
-    project.write(
-        "lib/app.ex",
-        "defmodule App do\n  def f(box), do: Coll.Box.py_new(box, 1)\nend\n",
-    );
-    project.run(&["generate"]).assert_success();
-}
-
 /// See #9: a parameter name in the manifest was copied into the generated code as is.
 #[test]
 fn a_manifest_whose_names_are_code_is_refused() {
