@@ -11,9 +11,11 @@
 //! ```
 //!
 //! Workers are `python -m snakebridge_worker` (the package in `python/`, embedded here),
-//! serving `runtime/proto` on an OS-assigned loopback port announced on stdout. The pool
-//! replaces a worker that crashes, hangs past a deadline or stops answering heartbeats;
-//! workers exit when their parent does. [`port`] serves the pool to Elixir.
+//! serving `runtime/proto` on a Unix socket in the pool's private (0700) directory and
+//! answering only calls that carry the pool's secret, which each gets on stdin. A caller's
+//! deadline ends its own wait; the pool replaces a worker that exits, stops answering
+//! heartbeats while no caller waits on it, or has every thread stuck past the hard limit.
+//! Workers exit when their parent does. [`port`] serves the pool to Elixir.
 
 mod call;
 mod config;

@@ -1,4 +1,4 @@
-//! The pool against real Python workers over real gRPC on loopback: values, errors,
+//! The pool against real Python workers over real gRPC on their Unix sockets: values, errors,
 //! objects, sessions, streams, and the faults a pool must survive.
 
 #![allow(
