@@ -452,6 +452,8 @@ impl Config {
 
         let mut libraries = BTreeMap::new();
         let mut modules: BTreeMap<String, String> = BTreeMap::new();
+        // Where each library's module is named, to point at the right line.
+        let mut module_spans: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
         for (name, raw_library) in raw.libraries {
             let name_span = name.span();
             let name = name.into_inner();
@@ -531,6 +533,7 @@ impl Config {
                     )),
                 ));
             }
+            module_spans.insert(elixir_module.clone(), module_span.clone());
             if let Some(other) = modules.insert(elixir_module.clone(), name.clone()) {
                 return Err(invalid(
                     format!(
@@ -603,7 +606,7 @@ impl Config {
                     format!(
                         "the module `{other}` of `{other_name}` is nested in `{module}` of `{name}`"
                     ),
-                    0..0,
+                    module_spans.get(other).cloned().unwrap_or(0..0),
                     Some("give one of them a `module` outside the other".into()),
                 ));
             }
@@ -839,4 +842,22 @@ fn is_relative_inside(path: &str) -> bool {
                 std::path::Component::Normal(_) | std::path::Component::CurDir
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// See #11: the error for a module nested in another library's pointed at line 1.
+    #[test]
+    fn a_module_nested_in_another_librarys_is_refused_at_its_line() {
+        let text = "[libraries]\nplug = { stdlib = true, module = \"Plug\" }\nconn = { stdlib = true, module = \"Plug.Conn\" }\n";
+        match Config::parse(text) {
+            Err(Error::Invalid { line, message, .. }) => {
+                assert_eq!(line, 3, "{message}");
+                assert!(message.contains("nested"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

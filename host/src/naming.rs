@@ -281,6 +281,33 @@ const ELIXIR_MODULES: &[&str] = &[
     "Tuple",
     "URI",
     "Version",
+    // Added after Elixir 1.14.
+    "Duration",
+    "JSON",
+    // The standard exceptions.
+    "ArgumentError",
+    "ArithmeticError",
+    "BadArityError",
+    "BadBooleanError",
+    "BadFunctionError",
+    "BadMapError",
+    "BadStructError",
+    "CaseClauseError",
+    "CompileError",
+    "CondClauseError",
+    "ErlangError",
+    "FunctionClauseError",
+    "KeyError",
+    "MatchError",
+    "MismatchedDelimiterError",
+    "RuntimeError",
+    "SyntaxError",
+    "SystemLimitError",
+    "TokenMissingError",
+    "TryClauseError",
+    "UndefinedFunctionError",
+    "UnicodeConversionError",
+    "WithClauseError",
 ];
 
 /// Whether a generated module named `name` would replace one of Elixir's own.
@@ -351,5 +378,9 @@ mod tests {
         assert_eq!(camelize("xml.etree"), "Xml.Etree");
         assert!(shadows_elixir_module("Enum"));
         assert!(!shadows_elixir_module("Numpy"));
+        // See #11: newer Elixir modules and the standard exceptions.
+        for name in ["JSON", "Duration", "ArgumentError", "KeyError.Sub"] {
+            assert!(shadows_elixir_module(name), "{name}");
+        }
     }
 }

@@ -257,6 +257,39 @@ fn relative_path(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Tells the files that cannot call a configured library from those that may, without
+/// parsing them: a file may only if it holds the last segment of one of the libraries' Elixir
+/// modules. That is sound: every module name the scanner resolves is made of segments written
+/// in the same file (an alias copies its target's text, `defmodule` nesting and `__MODULE__`
+/// the module's, `Elixir.` is stripped), so a call into `Sci.Numpy` needs `Numpy` in the text.
+/// The cache key holds the modules, so a change of configuration scans again.
+struct Prefilter {
+    needles: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Prefilter {
+    fn new(modules: &[String]) -> Prefilter {
+        let mut segments: Vec<&str> = modules
+            .iter()
+            .map(|module| module.rsplit('.').next().unwrap_or(module))
+            .collect();
+        segments.sort_unstable();
+        segments.dedup();
+        Prefilter {
+            needles: segments
+                .into_iter()
+                .map(|segment| memchr::memmem::Finder::new(segment.as_bytes()).into_owned())
+                .collect(),
+        }
+    }
+
+    fn may_call(&self, bytes: &[u8]) -> bool {
+        self.needles
+            .iter()
+            .any(|needle| needle.find(bytes).is_some())
+    }
+}
+
 /// Scans the project, using and refreshing the cache at `cache_path` when given.
 pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     let mut modules = request.modules.clone();
@@ -268,22 +301,30 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
         .filter(|cache: &Cache| cache.version == SCANNER_VERSION && cache.modules == modules)
         .unwrap_or_default();
     let targets = Targets::new(modules.iter().cloned());
+    let prefilter = Prefilter::new(&modules);
 
-    // Per file: its cache entry and whether it was parsed now, or why it could not be read.
-    type Result = (String, std::result::Result<(CachedFile, bool), String>);
+    // Per file: its cache entry and whether it was parsed now (`None` when it cannot call a
+    // configured library), or why it could not be read.
+    type Result = (
+        String,
+        std::result::Result<Option<(CachedFile, bool)>, String>,
+    );
     let walk = || -> Vec<Result> {
         files
             .par_iter()
             .map_init(new_parser, |parser, file| {
                 let path: PathBuf = request.root.join(file);
                 let result = fs_err::read(&path).map_err(|e| e.to_string()).map(|bytes| {
+                    if !prefilter.may_call(&bytes) {
+                        return None;
+                    }
                     let hash = blake3::hash(&bytes).to_hex().to_string();
                     if let Some(cached) = cache.files.get(file).filter(|c| c.blake3 == hash) {
-                        return (cached.clone(), false);
+                        return Some((cached.clone(), false));
                     }
                     let source = String::from_utf8_lossy(&bytes);
                     let scanned = scan_with(parser, &source, &targets);
-                    (
+                    Some((
                         CachedFile {
                             blake3: hash,
                             calls: scanned.calls.iter().map(CachedCall::from).collect(),
@@ -291,7 +332,7 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
                             too_deep: scanned.too_deep,
                         },
                         true,
-                    )
+                    ))
                 });
                 (file.clone(), result)
             })
@@ -299,6 +340,7 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     };
     // Threads with room for the walk's recursion; the shared pool's are too small for it.
     let results = match rayon::ThreadPoolBuilder::new()
+        .num_threads(rayon::current_num_threads())
         .stack_size(STACK_SIZE)
         .build()
     {
@@ -313,7 +355,8 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     let mut fresh = BTreeMap::new();
     for (file, result) in results {
         match result {
-            Ok((entry, parsed)) => {
+            Ok(None) => {}
+            Ok(Some((entry, parsed))) => {
                 scan.parsed += usize::from(parsed);
                 if let Some((line, column)) = entry.syntax_error {
                     scan.warnings.push(syntax_warning(&file, line, column));

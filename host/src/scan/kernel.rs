@@ -33,10 +33,14 @@ pub(crate) const KERNEL: &[(&str, u32)] = &[
     ("tap", 2), ("then", 2), ("throw", 1), ("tl", 1), ("to_char_list", 1), ("to_charlist", 1),
     ("to_string", 1), ("trunc", 1), ("try", 1), ("tuple_size", 1), ("unless", 2), ("unquote", 1),
     ("unquote_splicing", 1), ("update_in", 2), ("update_in", 3), ("use", 1), ("use", 2), ("var!", 1),
-    ("var!", 2), ("with", 1),
+    ("var!", 2), ("with", 1), ("quote", 1),
     // Added after Elixir 1.14.
     ("is_non_struct_map", 1), ("to_timeout", 1),
 ];
+
+/// Special forms that take any number of arguments: `for x <- xs, y <- ys, do: ...`,
+/// `with a <- f(), b <- g(a) do ... end`.
+pub(crate) const ANY_ARITY: &[&str] = &["for", "with"];
 
 /// `(name, arity)` pairs `use ExUnit.Case` imports.
 #[rustfmt::skip]

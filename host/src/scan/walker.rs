@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use tree_sitter::Node;
 
-use super::kernel::{EXUNIT, KERNEL};
+use super::kernel::{ANY_ARITY, EXUNIT, KERNEL};
 use crate::model::CallKind;
 
 /// The Elixir modules of the configured libraries; a call matches when its module is one of
@@ -410,6 +410,7 @@ impl<'a> Walker<'a> {
             return;
         }
         let builtin = KERNEL.contains(&(name, arity))
+            || ANY_ARITY.contains(&name)
             || (self.frames.iter().any(|f| f.exunit) && EXUNIT.contains(&(name, arity)));
         let mut modules = Vec::new();
         for frame in self.frames.iter().rev() {
@@ -468,15 +469,22 @@ impl<'a> Walker<'a> {
         };
         match Self::operator(node).as_str() {
             "&" => self.capture(operand),
-            "@" => {
-                let is_type = operand.kind() == "call"
-                    && Self::field(operand, "target").is_some_and(|t| {
-                        t.kind() == "identifier" && TYPE_ATTRIBUTES.contains(&self.text(t))
-                    });
-                if !is_type {
-                    self.visit(operand);
+            // `@doc "..."`, `@pi 3.14`: the attribute's name is not a call, its value may hold
+            // some; `@pi` reads one; a typespec attribute holds only types.
+            "@" => match operand.kind() {
+                "call" => {
+                    let attribute = Self::field(operand, "target")
+                        .filter(|t| t.kind() == "identifier")
+                        .map(|t| self.text(t));
+                    match attribute {
+                        Some(name) if TYPE_ATTRIBUTES.contains(&name) => {}
+                        Some(_) => self.visit_arguments(operand),
+                        None => self.visit(operand),
+                    }
                 }
-            }
+                "identifier" => {}
+                _ => self.visit(operand),
+            },
             _ => self.visit(operand),
         }
     }
@@ -637,48 +645,69 @@ impl<'a> Walker<'a> {
         self.modules.pop();
     }
 
-    /// Names and arities a module body defines, defaults expanded.
+    /// Names and arities a module body defines, defaults expanded: at its top level, and
+    /// inside the do-blocks of other macros there (`describe "..." do def ... end`, `if`,
+    /// `quote`), but not inside a nested module or a function. Walked with a stack: the body
+    /// may nest deep.
     fn local_definitions(&self, body: Node<'_>) -> BTreeSet<(String, u32)> {
         let mut locals = BTreeSet::new();
-        let mut cursor = body.walk();
-        for child in body.named_children(&mut cursor) {
-            if child.kind() != "call" {
-                continue;
-            }
-            let Some(target) = Self::field(child, "target").filter(|t| t.kind() == "identifier")
-            else {
-                continue;
-            };
-            let keyword = self.text(target);
-            if !DEFINITIONS.contains(&keyword) && keyword != "defdelegate" {
-                continue;
-            }
-            let Some(head) = Self::arguments(child).first().copied() else {
-                continue;
-            };
-            let head = if head.kind() == "binary_operator" && Self::operator(head) == "when" {
-                Self::field(head, "left").unwrap_or(head)
-            } else {
-                head
-            };
-            let (name, params) = match head.kind() {
-                "identifier" => (self.text(head), Vec::new()),
-                "call" => match Self::field(head, "target").filter(|t| t.kind() == "identifier") {
-                    Some(target) => (self.text(target), Self::arguments(head)),
-                    None => continue,
-                },
-                _ => continue,
-            };
-            let defaults = params
-                .iter()
-                .filter(|p| p.kind() == "binary_operator" && Self::operator(**p) == "\\\\")
-                .count() as u32;
-            let total = params.len() as u32;
-            for arity in total - defaults..=total {
-                locals.insert((name.to_string(), arity));
+        let mut pending = vec![body];
+        while let Some(body) = pending.pop() {
+            let mut cursor = body.walk();
+            for child in body.named_children(&mut cursor) {
+                self.local_definition(child, &mut locals, &mut pending);
             }
         }
         locals
+    }
+
+    /// Adds what `child`, a statement of a module body, defines; queues the do-blocks of
+    /// other macros, which may define more.
+    fn local_definition<'t>(
+        &self,
+        child: Node<'t>,
+        locals: &mut BTreeSet<(String, u32)>,
+        pending: &mut Vec<Node<'t>>,
+    ) {
+        if child.kind() != "call" {
+            return;
+        }
+        let Some(target) = Self::field(child, "target").filter(|t| t.kind() == "identifier") else {
+            return;
+        };
+        let keyword = self.text(target);
+        if !DEFINITIONS.contains(&keyword) && keyword != "defdelegate" {
+            if keyword != "defmodule"
+                && let Some(block) = Self::child_of_kind(child, "do_block")
+            {
+                pending.push(block);
+            }
+            return;
+        }
+        let Some(head) = Self::arguments(child).first().copied() else {
+            return;
+        };
+        let head = if head.kind() == "binary_operator" && Self::operator(head) == "when" {
+            Self::field(head, "left").unwrap_or(head)
+        } else {
+            head
+        };
+        let (name, params) = match head.kind() {
+            "identifier" => (self.text(head), Vec::new()),
+            "call" => match Self::field(head, "target").filter(|t| t.kind() == "identifier") {
+                Some(target) => (self.text(target), Self::arguments(head)),
+                None => return,
+            },
+            _ => return,
+        };
+        let defaults = params
+            .iter()
+            .filter(|p| p.kind() == "binary_operator" && Self::operator(**p) == "\\\\")
+            .count() as u32;
+        let total = params.len() as u32;
+        for arity in total - defaults..=total {
+            locals.insert((name.to_string(), arity));
+        }
     }
 
     fn definition(&mut self, node: Node<'_>) {

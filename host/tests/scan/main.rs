@@ -227,3 +227,58 @@ fn issue_11_a_long_line_reports_every_call_at_its_column() {
         assert_eq!((call.line, call.column), (3, 7 + n as u32 * width));
     }
 }
+
+/// See #11: a function defined inside a `describe` block was not seen as local, and its calls
+/// were attributed to a broadly imported library.
+#[test]
+fn issue_11_functions_defined_in_describe_blocks_are_local() {
+    let source = "defmodule T do\n  use ExUnit.Case\n  import Numpy\n\n  describe \"x\" do\n    defp helper(x), do: x\n    test \"t\", do: helper(1) && mean(1)\n  end\nend\n";
+    let (calls, _) = scan_source("t.exs", source, &modules());
+    let found: Vec<String> = calls
+        .iter()
+        .map(|c| format!("{}.{}/{}", c.module, c.function, c.arity))
+        .collect();
+    assert_eq!(found, ["Numpy.mean/1"]);
+}
+
+/// See #11: a file that names no configured module cannot call one, and is not parsed; what a
+/// project scan finds is still exactly what scanning each file alone finds.
+#[test]
+fn issue_11_files_that_cannot_call_a_library_are_skipped_soundly() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let mut expected = Vec::new();
+    let mut names: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".ex"))
+        .collect();
+    names.sort();
+    for name in &names {
+        let source = std::fs::read_to_string(fixtures().join(name)).unwrap();
+        std::fs::write(lib.join(name), &source).unwrap();
+        let (calls, _) = scan_source(&format!("lib/{name}"), &source, &modules());
+        expected.extend(calls);
+    }
+    for n in 0..20 {
+        std::fs::write(
+            lib.join(format!("unrelated{n}.ex")),
+            "defmodule Unrelated do\n  def f(x), do: Enum.map(x, & &1)\nend\n",
+        )
+        .unwrap();
+    }
+    let scan = snakebridge::scan::scan(
+        &snakebridge::scan::Request {
+            root: dir.path(),
+            paths: &["lib".to_string()],
+            exclude: &[],
+            modules: modules(),
+        },
+        None,
+    );
+    expected.sort();
+    assert_eq!(scan.calls, expected);
+    assert_eq!(scan.files, names.len() + 20);
+    assert!(scan.parsed <= names.len(), "{} parsed", scan.parsed);
+}
