@@ -172,9 +172,9 @@ fn scan(corpus: &Path) {
             "`snakebridge scan` cold, typical config (release binary)",
             &cold_cli(project.path()),
         );
-        // 10,000 files: the corpus eight times over.
+        // Over 10,000 files: the corpus eleven times over.
         let project = tempfile::tempdir().unwrap();
-        for copy in 0..8 {
+        for copy in 0..11 {
             copy_tree(corpus, &project.path().join(format!("copy{copy}")));
         }
         std::fs::write(project.path().join("snakebridge.toml"), typical_config).unwrap();
