@@ -221,4 +221,15 @@ defmodule SnakeBridge.RuntimeTest do
     assert Runtime.get_attr(RuntimeFixture.Counter, counter, "value", []) == {:ok, 5}
     assert Runtime.call(RuntimeFixture.Counter, "double", [4], []) == {:ok, 8}
   end
+
+  # See #10: a list of pairs was taken for keyword options (`Counter.new([{"x", 1}])`).
+  test "only a list starting with an {atom, value} pair is options" do
+    require Runtime
+    assert Runtime.is_opts([])
+    assert Runtime.is_opts(axis: 0)
+    refute Runtime.is_opts([{"x", 1}, {"y", 5}])
+    refute Runtime.is_opts([{1, 2}, {3, 4}])
+    refute Runtime.is_opts([{:a, 1, 2}])
+    refute Runtime.is_opts([1, 2])
+  end
 end

@@ -32,8 +32,15 @@ defmodule SnakeBridge.Runtime do
 
   @type result :: {:ok, term()} | {:error, Error.t()}
 
-  @doc "Whether `term` is the trailing keyword list of a wrapper call."
-  defguard is_opts(term) when term == [] or (is_list(term) and is_tuple(hd(term)))
+  @doc """
+  Whether `term` is the trailing keyword list of a wrapper call: `[]`, or a list whose first
+  element is a `{atom, value}` pair. A list of other pairs (`[{"x", 1}]`, `[{1, 2}]`) is data
+  for Python, not options; to pass a keyword list as data, follow it with an explicit `[]`.
+  """
+  defguard is_opts(term)
+           when term == [] or
+                  (is_list(term) and is_tuple(hd(term)) and tuple_size(hd(term)) == 2 and
+                     is_atom(elem(hd(term), 0)))
 
   @doc "Calls the function `function` of `module`'s Python module."
   @spec call(module(), String.t(), list(), opts()) :: result()
