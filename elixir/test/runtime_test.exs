@@ -232,4 +232,18 @@ defmodule SnakeBridge.RuntimeTest do
     refute Runtime.is_opts([{:a, 1, 2}])
     refute Runtime.is_opts([1, 2])
   end
+
+  # See #10: a method called on a value that crossed as data raised FunctionClauseError.
+  test "a method on a value that crosses as data is called on its class" do
+    defmodule DatetimeDate do
+      @moduledoc false
+      def __snakebridge__, do: [library: "datetime", python_module: "datetime", class: "date"]
+    end
+
+    assert Runtime.call_method(DatetimeDate, ~D[2024-03-01], "strftime", ["%A"], []) ==
+             {:ok, "Friday"}
+
+    assert {:error, %Error{kind: :python}} =
+             Runtime.call_method(RuntimeFixture.Counter, :oops, "incr", [], [])
+  end
 end

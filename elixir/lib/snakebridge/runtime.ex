@@ -56,8 +56,12 @@ defmodule SnakeBridge.Runtime do
     run(:call, Map.merge(meta, %{call_type: :class}), args, opts)
   end
 
-  @doc "Calls the method `method` of the object `ref`."
-  @spec call_method(module(), Ref.t(), String.t(), list(), opts()) :: result()
+  @doc """
+  Calls the method `method` of `receiver`: a `SnakeBridge.Ref`, or any value that crosses as
+  data (`~D[2024-03-01]` is a Python `date`), on which the method of `module`'s class is called
+  with the value as `self`.
+  """
+  @spec call_method(module(), Ref.t() | term(), String.t(), list(), opts()) :: result()
   def call_method(module, %Ref{} = ref, method, args, opts) do
     meta = info(module)
 
@@ -65,6 +69,17 @@ defmodule SnakeBridge.Runtime do
       :call,
       Map.merge(meta, %{call_type: :method, function: method, instance: ref}),
       args,
+      opts
+    )
+  end
+
+  def call_method(module, receiver, method, args, opts) do
+    meta = info(module)
+
+    run(
+      :call,
+      Map.merge(meta, %{call_type: :function, function: method}),
+      [receiver | args],
       opts
     )
   end
