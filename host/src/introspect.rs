@@ -201,6 +201,23 @@ pub struct RawSignature {
     pub source: crate::model::SignatureSource,
 }
 
+/// Makes the kernel kill the Python child when this process dies, however it dies: a
+/// `kill -9` of `generate` must not leave an introspection running.
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    #[allow(
+        unsafe_code,
+        reason = "pre_exec runs between fork and exec; the closure makes one system call"
+    )]
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe; nothing is allocated or locked.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+                .map_err(std::io::Error::from)
+        });
+    }
+}
+
 /// Runs one batch in `python`, killing it after `timeout`.
 pub fn run(python: &Path, request: &Request, timeout: Duration) -> Result<Reply, Error> {
     let library = request.library.clone();
@@ -208,14 +225,11 @@ pub fn run(python: &Path, request: &Request, timeout: Duration) -> Result<Reply,
         library: library.clone(),
         source,
     };
-    let script = tempfile::Builder::new()
-        .prefix("snakebridge_introspect")
-        .suffix(".py")
-        .tempfile()
-        .map_err(io)?;
-    fs_err::write(script.path(), SCRIPT).map_err(io)?;
-    let mut child = Command::new(python)
-        .arg(script.path())
+    // The script goes in argv, not a temporary file a killed run would leave behind.
+    let mut command = Command::new(python);
+    command.arg("-c").arg(SCRIPT);
+    die_with_parent(&mut command);
+    let mut child = command
         .env("PYTHONHASHSEED", "0")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONIOENCODING", "utf-8")

@@ -373,3 +373,76 @@ fn a_manifest_whose_names_are_code_is_refused() {
     }
     assert!(!project.path("pwned").exists());
 }
+
+/// See #9: a `kill -9` of generate during introspection left the Python child running and
+/// its script in the temporary directory.
+#[test]
+fn a_killed_generate_leaves_no_python_or_script_behind() {
+    let scripts = || {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("snakebridge_introspect")
+            })
+            .count()
+    };
+    let before = scripts();
+    let project = TestProject::new(&format!(
+        "{PYTHON}[libraries]\nslow = {{ path = \"py\" }}\n"
+    ));
+    project.write(
+        "py/slow.py",
+        "import time\ntime.sleep(60)\n\n\ndef f(x):\n    return x\n",
+    );
+    project.write(
+        "lib/app.ex",
+        "defmodule App do\n  def f(x), do: Slow.f(x)\nend\n",
+    );
+    let mut generate = project
+        .command(&["generate"], &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let parent = generate.id().to_string();
+    let child_of = |parent: &str| {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .find_map(|entry| {
+                let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+                let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                (fields.get(1) == Some(&parent))
+                    .then(|| entry.file_name().to_string_lossy().into_owned())
+            })
+    };
+    let started = std::time::Instant::now();
+    let python = loop {
+        if let Some(pid) = child_of(&parent) {
+            break pid;
+        }
+        assert!(started.elapsed().as_secs() < 20, "no Python child appeared");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    generate.kill().unwrap();
+    generate.wait().unwrap();
+    let started = std::time::Instant::now();
+    while Path::new(&format!("/proc/{python}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{python}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the Python child outlived generate"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        scripts() <= before,
+        "an introspection script was left behind"
+    );
+}
