@@ -31,7 +31,7 @@ pub enum Error {
     #[diagnostic(
         code(snakebridge::introspect::python_not_found),
         help(
-            "install Python 3, or set `[python] executable` in `snakebridge.toml` to an interpreter that exists"
+            "install Python 3, or point `SNAKEBRIDGE_PYTHON` or `[python] executable` in `snakebridge.toml` (the variable wins) at an interpreter that exists"
         )
     )]
     PythonNotFound {

@@ -21,7 +21,12 @@ pub struct Environment {
 
 impl Environment {
     pub fn read() -> Environment {
-        let path = |name: &str| std::env::var_os(name).map(PathBuf::from);
+        // An empty variable is unset, not the empty path.
+        let path = |name: &str| {
+            std::env::var_os(name)
+                .filter(|value| !value.is_empty())
+                .map(PathBuf::from)
+        };
         Environment {
             strict: env_vars::flag(env_vars::STRICT),
             skip: env_vars::flag(env_vars::SKIP),
