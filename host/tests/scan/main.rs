@@ -136,6 +136,19 @@ fn agrees_with_the_compiler_tracer() {
     );
 }
 
+/// A whole-project scan of `root/lib`, as `generate` runs it (no cache).
+fn scan_lib(root: &Path) -> snakebridge::scan::Scan {
+    snakebridge::scan::scan(
+        &snakebridge::scan::Request {
+            root,
+            paths: &["lib".to_string()],
+            exclude: &[],
+            modules: modules(),
+        },
+        None,
+    )
+}
+
 /// Source nested `depth` deep in each way the report found overflowing the stack.
 fn nested(kind: &str, depth: usize) -> String {
     let (open, inner, close) = match kind {
@@ -189,15 +202,7 @@ fn issue_11_deep_nesting_never_crashes_the_scan() {
         "defmodule Ok do\n  def f(x), do: Math.sqrt(x)\nend\n",
     )
     .unwrap();
-    let scan = snakebridge::scan::scan(
-        &snakebridge::scan::Request {
-            root: dir.path(),
-            paths: &["lib".to_string()],
-            exclude: &[],
-            modules: modules(),
-        },
-        None,
-    );
+    let scan = scan_lib(dir.path());
     assert!(
         scan.calls
             .iter()
@@ -268,15 +273,7 @@ fn issue_11_files_that_cannot_call_a_library_are_skipped_soundly() {
         )
         .unwrap();
     }
-    let scan = snakebridge::scan::scan(
-        &snakebridge::scan::Request {
-            root: dir.path(),
-            paths: &["lib".to_string()],
-            exclude: &[],
-            modules: modules(),
-        },
-        None,
-    );
+    let scan = scan_lib(dir.path());
     expected.sort();
     assert_eq!(scan.calls, expected);
     assert_eq!(scan.files, names.len() + 20);
