@@ -216,6 +216,10 @@ pub struct Runtime {
     /// Live references per worker, and per session.
     pub max_refs: usize,
     pub max_session_refs: usize,
+    /// Seconds between pings of a worker no caller waits on, and the misses in a row after
+    /// which it is replaced.
+    pub heartbeat_secs: u64,
+    pub heartbeat_misses: u32,
 }
 
 /// The deepest `max_depth` allowed: Python decodes and encodes values recursively, and its
@@ -236,6 +240,8 @@ impl Default for Runtime {
             max_depth: pool.max_depth,
             max_refs: pool.max_refs,
             max_session_refs: pool.max_session_refs,
+            heartbeat_secs: pool.heartbeat_interval.as_secs(),
+            heartbeat_misses: pool.heartbeat_misses,
         }
     }
 }
@@ -269,6 +275,8 @@ struct RawRuntime {
     max_depth: Option<Spanned<usize>>,
     max_refs: Option<Spanned<usize>>,
     max_session_refs: Option<Spanned<usize>>,
+    heartbeat: Option<Spanned<usize>>,
+    heartbeat_misses: Option<Spanned<usize>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -674,6 +682,19 @@ impl Config {
                 "max_session_refs",
                 defaults.max_session_refs,
             )?,
+            heartbeat_secs: at_least(
+                raw.runtime.heartbeat,
+                1,
+                "heartbeat",
+                defaults.heartbeat_secs as usize,
+            )? as u64,
+            heartbeat_misses: u32::try_from(at_least(
+                raw.runtime.heartbeat_misses,
+                1,
+                "heartbeat_misses",
+                defaults.heartbeat_misses as usize,
+            )?)
+            .unwrap_or(u32::MAX),
         };
 
         Ok(Self {
@@ -856,6 +877,34 @@ mod tests {
             Err(Error::Invalid { line, message, .. }) => {
                 assert_eq!(line, 3, "{message}");
                 assert!(message.contains("nested"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// See #13: every limit of the runtime is a `[runtime]` setting, checked where it is written.
+    #[test]
+    fn runtime_limits_are_settings() {
+        let config = Config::parse(
+            "[runtime]\nheartbeat = 2\nheartbeat_misses = 5\nhard_timeout = 30\nmax_depth = 100\nmax_refs = 10\nmax_session_refs = 3\n",
+        )
+        .unwrap();
+        let runtime = &config.runtime;
+        assert_eq!(
+            (
+                runtime.heartbeat_secs,
+                runtime.heartbeat_misses,
+                runtime.hard_timeout_secs,
+                runtime.max_depth,
+                runtime.max_refs,
+                runtime.max_session_refs
+            ),
+            (2, 5, 30, 100, 10, 3)
+        );
+        match Config::parse("[runtime]\nmax_depth = 5000\n") {
+            Err(Error::Invalid { message, line, .. }) => {
+                assert_eq!(line, 2);
+                assert!(message.contains("max_depth"), "{message}");
             }
             other => panic!("{other:?}"),
         }

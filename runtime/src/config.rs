@@ -34,7 +34,10 @@ pub struct PoolConfig {
     pub max_session_refs: usize,
     /// Calls that may wait for capacity before new ones are refused.
     pub queue_limit: usize,
+    /// How often a worker no caller waits on is pinged.
     pub heartbeat_interval: Duration,
+    /// Pings missed in a row after which such a worker is replaced (its objects are lost).
+    pub heartbeat_misses: u32,
     /// Copy workers' stderr, line by line, to this process's stderr.
     pub forward_stderr: bool,
     /// The `snakebridge_native` extension (`libsnakebridge_native.so`, from the
@@ -62,6 +65,7 @@ impl PoolConfig {
             max_session_refs: 25_000,
             queue_limit: 10_000,
             heartbeat_interval: Duration::from_secs(5),
+            heartbeat_misses: 3,
             forward_stderr: true,
             native: None,
         }

@@ -48,8 +48,6 @@ pub(crate) fn parse_json(bytes: &[u8], max_depth: usize) -> Result<Value, Error>
 
 /// Consecutive failed starts after which a slot gives up and reports the error to calls.
 const MAX_START_FAILURES: u32 = 5;
-/// Missed heartbeats, while idle, after which a worker is replaced.
-const MAX_MISSED_HEARTBEATS: u32 = 3;
 
 /// A pool of Python workers. Cloning is cheap; the workers stop when [`Pool::shutdown`] is
 /// called or the last clone is dropped.
@@ -829,7 +827,7 @@ async fn heartbeats(inner: Weak<Inner>) {
                 };
                 entry.missed_heartbeats
             };
-            if missed >= MAX_MISSED_HEARTBEATS {
+            if missed >= inner.config.heartbeat_misses.max(1) {
                 inner.retire(slot, &worker);
             }
         }

@@ -32,6 +32,8 @@ timeout = 60
 # max_depth = 256
 # max_refs = 100000
 # max_session_refs = 25000
+# heartbeat = 5
+# heartbeat_misses = 3
 # Modules each worker imports before it takes calls, so first calls are fast.
 # preload = ["numpy"]
 

@@ -77,6 +77,8 @@ fn pool_config(project: &Project) -> Result<PoolConfig, String> {
     pool.max_depth = settings.max_depth;
     pool.max_refs = settings.max_refs;
     pool.max_session_refs = settings.max_session_refs;
+    pool.heartbeat_interval = Duration::from_secs(settings.heartbeat_secs);
+    pool.heartbeat_misses = settings.heartbeat_misses;
     pool.python_path = config
         .libraries
         .values()
