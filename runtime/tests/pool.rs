@@ -583,7 +583,8 @@ async fn a_call_that_forks_leaves_no_child_serving_or_lingering() {
     assert_eq!(pool.call(&fixture("add").arg(1)).await.unwrap(), json!(1));
     let sleeper = pool.call(&fixture("fork_sleeper")).await.unwrap();
     let sleeper = u32::try_from(sleeper.as_u64().unwrap()).unwrap();
-    assert!(alive(sleeper));
+    // (Under grpcio a forked child may also die at once, in grpc's own after-fork code: forking
+    // a process with grpc's threads is not safe. Either way, it must not outlive the worker.)
     pool.shutdown(Duration::from_secs(2)).await;
     wait_until_dead(sleeper).await;
 }
