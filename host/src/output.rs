@@ -142,14 +142,7 @@ pub fn survey(root: &Path, output: &str, files: &[File]) -> Result<Survey, Error
     let mut rest: Vec<(String, Kind)> = on_disk.into_iter().collect();
     rest.sort();
     for (path, kind) in rest {
-        let ours = kind == Kind::Regular
-            && dir
-                .open(&path)
-                .and_then(|mut file| {
-                    let mut head = vec![0; GENERATED_MARKER.len()];
-                    std::io::Read::read_exact(&mut file, &mut head).map(|()| is_ours(&head))
-                })
-                .unwrap_or(false);
+        let ours = kind == Kind::Regular && marked(&dir, &path);
         if ours {
             survey.stale.push(path);
         } else {
@@ -162,6 +155,31 @@ pub fn survey(root: &Path, output: &str, files: &[File]) -> Result<Survey, Error
 
 fn is_ours(bytes: &[u8]) -> bool {
     bytes.starts_with(GENERATED_MARKER.as_bytes())
+}
+
+/// Whether the file at `path` begins with the marker, reading only that far.
+fn marked(dir: &Dir, path: &str) -> bool {
+    dir.open(path)
+        .and_then(|mut file| {
+            let mut head = vec![0; GENERATED_MARKER.len()];
+            std::io::Read::read_exact(&mut file, &mut head).map(|()| is_ours(&head))
+        })
+        .unwrap_or(false)
+}
+
+/// Whether snakebridge can write into the output directory, tried the way a run writes (no
+/// link followed; the probe is a staged name, so a leftover is swept like any other).
+pub fn probe_writable(root: &Path, output: &str) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: root.join(output),
+        source,
+    };
+    let root_dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(io)?;
+    let dir = open_inside(&root_dir, output, true)?
+        .ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
+    let probe = format!(".doctor{TEMP_SUFFIX}");
+    dir.create(&probe).map_err(io)?;
+    dir.remove_file(&probe).map_err(io)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -332,13 +350,7 @@ fn finish(root_dir: &Dir, root: &Path, record: &Record) -> Result<(), Error> {
     }
     for path in &record.delete {
         // Only a file of ours, checked again now: the record is not trusted to say so.
-        let ours = root_dir
-            .open(path)
-            .and_then(|mut file| {
-                let mut head = vec![0; GENERATED_MARKER.len()];
-                std::io::Read::read_exact(&mut file, &mut head).map(|()| is_ours(&head))
-            })
-            .unwrap_or(false);
+        let ours = marked(root_dir, path);
         let plain = root_dir
             .symlink_metadata(path)
             .is_ok_and(|m| m.file_type().is_file());

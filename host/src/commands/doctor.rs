@@ -10,7 +10,6 @@ use wait_timeout::ChildExt;
 use crate::introspect::MANAGED_DIR;
 use crate::project::Project;
 use crate::settings::Python;
-use crate::write::Directory;
 use crate::{lock, manifest};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -248,11 +247,8 @@ pub fn run(project: &Project) -> Vec<Check> {
         checks.push(status);
     }
 
-    // The output directory must be writable.
-    match Directory::create(&project.root, &config.output).and_then(|dir| {
-        dir.write_if_changed(".snakebridge-doctor", b"")?;
-        dir.remove(".snakebridge-doctor")
-    }) {
+    // The output directory must be writable, by the rules a run writes by.
+    match crate::output::probe_writable(&project.root, &config.output) {
         Ok(()) => checks.push(check(
             "output",
             Status::Ok,

@@ -229,6 +229,9 @@ fn a_symlinked_output_directory_is_refused_and_nothing_outside_is_touched() {
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
     let verify = project.run(&["verify"]);
     assert!(!verify.stdout.contains("hunter2"), "{}", verify.stdout);
+    // doctor tries writing the way a run writes, so it refuses the link too.
+    let doctor = project.run(&["doctor"]);
+    assert!(doctor.stdout.contains("symbolic link"), "{}", doctor.stdout);
     assert!(!verify.stderr.contains("hunter2"), "{}", verify.stderr);
     let names: Vec<_> = std::fs::read_dir(outside.path())
         .unwrap()
