@@ -194,7 +194,6 @@ class Dispatcher:
         self.max_bytes = max_bytes
         self.max_depth = max_depth
         self.resolved = {}
-        self.pid = os.getpid()
         _die_with_parent_after_fork()
 
     # Tools.
@@ -224,7 +223,7 @@ class Dispatcher:
     def _forked_child_exits(self):
         """A call that forked returns here in the child too: the child must not answer for the
         worker (its server threads are gone), nor linger."""
-        if os.getpid() != self.pid:
+        if _forked[0]:
             os._exit(0)
 
     def stream(self, tool, payload_json):
@@ -307,9 +306,9 @@ class Dispatcher:
         """``value``'s JSON as bytes, refused over the size limit; a ``str`` that is not
         valid text (lone surrogates) is sent again with such strings as bytes."""
         try:
-            data = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            data = _JSON.encode(value).encode("utf-8")
         except UnicodeEncodeError:
-            data = json.dumps(_rebytes(value), allow_nan=False, separators=(",", ":")).encode("ascii")
+            data = _JSON.encode(_rebytes(value)).encode("utf-8")
         if encoder.max_bytes is not None and len(data) > encoder.max_bytes:
             encoder.refuse()
         return data
@@ -410,6 +409,14 @@ def _name(payload, key):
     return name
 
 
+# One encoder for every result: building one per call cost a microsecond of each round trip.
+_JSON = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+# Set in a process a call forked (by the hook below): no system call on every reply to learn it.
+_forked = [False]
+_forked_hook = [False]
+
+
 def _json(value):
     return json.dumps(value, separators=(",", ":")).encode("ascii")
 
@@ -445,11 +452,14 @@ def _die_with_parent_after_fork():
         os._exit(1)
 
     def after_in_child():
+        _forked[0] = True
         thread = threading.Thread(target=watch, args=(os.getppid(),), name="snakebridge-fork-watch")
         thread.daemon = True
         thread.start()
 
-    os.register_at_fork(after_in_child=after_in_child)
+    if not _forked_hook[0]:
+        _forked_hook[0] = True
+        os.register_at_fork(after_in_child=after_in_child)
 
 
 def _skip(exc):
