@@ -96,6 +96,15 @@ pub enum Error {
     )]
     NoContract { name: String },
 
+    #[error("plugin `{name}` declares its contract version in bytes that are not UTF-8: {found:?}")]
+    #[diagnostic(
+        code(snakebridge::plugin::unreadable_contract),
+        help(
+            "the `{CONTRACT_SECTION}` section holds a version such as \"0.1.0\"; rebuild the plugin with snakebridge-pdk, which writes it"
+        )
+    )]
+    UnreadableContract { name: String, found: String },
+
     #[error("plugin `{name}` implements contract {found}, this snakebridge supports {}", wit::SUPPORTED.join(", "))]
     #[diagnostic(
         code(snakebridge::plugin::contract_mismatch),
@@ -285,8 +294,12 @@ impl PluginHost {
                 actual: blake3,
             });
         }
-        let contract =
-            contract_version(&bytes).ok_or_else(|| Error::NoContract { name: name.clone() })?;
+        let contract = contract_version(&bytes)
+            .map_err(|found| Error::UnreadableContract {
+                name: name.clone(),
+                found: String::from_utf8_lossy(&found).into_owned(),
+            })?
+            .ok_or_else(|| Error::NoContract { name: name.clone() })?;
         if !wit::SUPPORTED.contains(&contract.as_str()) {
             return Err(Error::ContractMismatch {
                 name,
@@ -488,18 +501,24 @@ fn finish<T>(
     }
 }
 
-/// The contract version a component declares, read without compiling it.
-pub fn contract_version(bytes: &[u8]) -> Option<String> {
+/// The contract version a component declares, read without compiling it: `Ok(None)` when it
+/// declares none, `Err` with the section's bytes when they are not text.
+pub fn contract_version(bytes: &[u8]) -> Result<Option<String>, Vec<u8>> {
     wasmparser::Parser::new(0)
         .parse_all(bytes)
         .find_map(|payload| match payload {
             Ok(wasmparser::Payload::CustomSection(section))
                 if section.name() == CONTRACT_SECTION =>
             {
-                std::str::from_utf8(section.data()).ok().map(str::to_string)
+                Some(
+                    std::str::from_utf8(section.data())
+                        .map(str::to_string)
+                        .map_err(|_| section.data().to_vec()),
+                )
             }
             _ => None,
         })
+        .transpose()
 }
 
 #[cfg(test)]

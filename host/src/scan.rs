@@ -24,6 +24,10 @@ const SCANNER_VERSION: u32 = 2;
 /// to `walker::MAX_DEPTH`, and an unoptimised build's frames are large.
 const STACK_SIZE: usize = 256 << 20;
 
+/// A source file larger than this gets a warning: scanning takes about 0.7 s and 40 MB of
+/// memory per MB of calls, and files this size are usually generated.
+pub const LARGE_FILE_BYTES: usize = 8 << 20;
+
 /// The scan cache's file name inside `.snakebridge/`.
 pub const CACHE_FILE: &str = "scan_cache.json";
 
@@ -127,6 +131,43 @@ pub fn scan_source(file: &str, source: &str, modules: &[String]) -> (Vec<Call>, 
         .map(|(line, column)| syntax_warning(file, line, column))
         .or_else(|| too_deep.map(|(line, column)| too_deep_warning(file, line, column)));
     (calls, warning)
+}
+
+/// Warnings about a file as a whole: its size, and bytes that are not UTF-8 (scanned as
+/// U+FFFD, so a call spelled with them is missed).
+fn file_warnings(file: &str, bytes: &[u8]) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    if bytes.len() > LARGE_FILE_BYTES {
+        warnings.push(Warning {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "this file is {:.1} MB, over the {} MB past which scans get slow; if it is \
+                 generated, list it in `[project] exclude`",
+                bytes.len() as f64 / 1e6,
+                LARGE_FILE_BYTES >> 20
+            ),
+        });
+    }
+    if let Err(error) = std::str::from_utf8(bytes) {
+        let before = &bytes[..error.valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |newline| newline + 1);
+        let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+        warnings.push(Warning {
+            file: file.to_string(),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            message: "not valid UTF-8 here (Elixir source must be); the scan reads it as \
+                      U+FFFD, so a call spelled with these bytes is missed"
+                .into(),
+        });
+    }
+    warnings
 }
 
 fn too_deep_warning(file: &str, line: u32, column: u32) -> Warning {
@@ -303,11 +344,11 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     let targets = Targets::new(modules.iter().cloned());
     let prefilter = Prefilter::new(&modules);
 
-    // Per file: its cache entry and whether it was parsed now (`None` when it cannot call a
-    // configured library), or why it could not be read.
+    // Per file: its cache entry, whether it was parsed now and what it is worth a warning
+    // about (`None` when it cannot call a configured library), or why it could not be read.
     type Result = (
         String,
-        std::result::Result<Option<(CachedFile, bool)>, String>,
+        std::result::Result<Option<(CachedFile, bool, Vec<Warning>)>, String>,
     );
     let walk = || -> Vec<Result> {
         files
@@ -318,9 +359,10 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
                     if !prefilter.may_call(&bytes) {
                         return None;
                     }
+                    let notes = file_warnings(file, &bytes);
                     let hash = blake3::hash(&bytes).to_hex().to_string();
                     if let Some(cached) = cache.files.get(file).filter(|c| c.blake3 == hash) {
-                        return Some((cached.clone(), false));
+                        return Some((cached.clone(), false, notes));
                     }
                     let source = String::from_utf8_lossy(&bytes);
                     let scanned = scan_with(parser, &source, &targets);
@@ -332,6 +374,7 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
                             too_deep: scanned.too_deep,
                         },
                         true,
+                        notes,
                     ))
                 });
                 (file.clone(), result)
@@ -356,8 +399,9 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     for (file, result) in results {
         match result {
             Ok(None) => {}
-            Ok(Some((entry, parsed))) => {
+            Ok(Some((entry, parsed, notes))) => {
                 scan.parsed += usize::from(parsed);
+                scan.warnings.extend(notes);
                 if let Some((line, column)) = entry.syntax_error {
                     scan.warnings.push(syntax_warning(&file, line, column));
                 }

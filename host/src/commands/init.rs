@@ -12,6 +12,8 @@ const TEMPLATE: &str = r#"# snakebridge: Elixir bindings for the Python symbols 
 [project]
 # Directories scanned for calls (`.ex` and `.exs`).
 paths = ["lib", "test"]
+# Path prefixes under them not scanned, such as large generated files.
+# exclude = ["lib/generated_tables.ex"]
 # Where generated wrappers go.
 output = "lib/snakebridge_generated"
 

@@ -175,6 +175,14 @@ fn the_contract_version_is_read_before_compiling() {
         host().load(Stage::Emitter, &missing),
         Err(Error::NoContract { .. })
     ));
+    // See #9 (report #16): bytes that are not text were reported as no version at all.
+    let garbled = crafted(r#"(component (@custom "snakebridge:contract" "0.\ff.0"))"#);
+    match host().load(Stage::Emitter, &garbled) {
+        Err(error @ Error::UnreadableContract { .. }) => {
+            assert!(error.to_string().contains("not UTF-8"), "{error}");
+        }
+        other => panic!("{:?}", other.err()),
+    }
     let future = crafted(r#"(component (@custom "snakebridge:contract" "9.9.9"))"#);
     match host().load(Stage::Emitter, &future) {
         Err(error @ Error::ContractMismatch { .. }) => {
@@ -211,7 +219,9 @@ fn builtins_load_for_their_stages() {
         let plugin = host.load(stage, &Source::Builtin(stage)).unwrap();
         assert_eq!(plugin.contract, plugin_host::wit::latest::VERSION);
         assert_eq!(
-            plugin_host::contract_version(plugin_host::builtin(stage)).as_deref(),
+            plugin_host::contract_version(plugin_host::builtin(stage))
+                .unwrap()
+                .as_deref(),
             Some("0.1.0")
         );
     }

@@ -279,3 +279,44 @@ fn issue_11_files_that_cannot_call_a_library_are_skipped_soundly() {
     assert_eq!(scan.files, names.len() + 20);
     assert!(scan.parsed <= names.len(), "{} parsed", scan.parsed);
 }
+
+/// See #9 (report #19, #28): a 50 MB source was scanned for half a minute and 2 GB without a
+/// word, and invalid UTF-8 without a warning. Both are said, with the file and the place; the
+/// calls are still found.
+#[test]
+fn issue_9_a_huge_or_non_utf8_source_gets_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    let filler = format!("# {}\n", "x".repeat(99));
+    let big = format!(
+        "defmodule Big do\n  def f(x), do: Numpy.mean(x)\nend\n{}",
+        filler.repeat(snakebridge::scan::LARGE_FILE_BYTES / filler.len() + 1)
+    );
+    std::fs::write(lib.join("big.ex"), big).unwrap();
+    std::fs::write(
+        lib.join("latin1.ex"),
+        b"defmodule L do\n  # caf\xe9\n  def f(x), do: Numpy.sum(x)\nend\n",
+    )
+    .unwrap();
+    std::fs::write(lib.join("small.ex"), "defmodule S, do: def f(x), do: x\n").unwrap();
+    let scan = scan_lib(dir.path());
+    let found: Vec<_> = scan
+        .calls
+        .iter()
+        .map(|c| (c.file.as_str(), c.function.as_str()))
+        .collect();
+    assert_eq!(found, [("lib/big.ex", "mean"), ("lib/latin1.ex", "sum")]);
+    let warnings: Vec<_> = scan
+        .warnings
+        .iter()
+        .map(|w| (w.file.as_str(), w.line, w.column))
+        .collect();
+    assert_eq!(warnings, [("lib/big.ex", 1, 1), ("lib/latin1.ex", 2, 8)]);
+    assert!(
+        scan.warnings[0].message.contains("MB") && scan.warnings[0].message.contains("exclude"),
+        "{}",
+        scan.warnings[0].message
+    );
+    assert!(scan.warnings[1].message.contains("UTF-8"));
+}

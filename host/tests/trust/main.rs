@@ -449,3 +449,30 @@ fn a_killed_generate_leaves_no_python_or_script_behind() {
         "an introspection script was left behind"
     );
 }
+
+/// See #9 (report #8): an emitter returning a million files ran for hours in quadratic checks
+/// with the run lock held. Past 10,000 files per library it is refused before anything is
+/// written, naming the plugin and the library.
+#[test]
+fn an_emitter_returning_too_many_files_is_refused_before_writing() {
+    let hostile = testutil::repo().join("tests/fixtures/plugins/hostile.wasm");
+    let blake3 = blake3::hash(&std::fs::read(&hostile).unwrap()).to_hex();
+    let project = TestProject::new(&format!(
+        "{PYTHON}[plugins]\nemitter = {{ path = {:?}, blake3 = \"{blake3}\" }}\n\n[libraries]\nmany = {{ path = \"py\" }}\n",
+        hostile.display().to_string()
+    ));
+    project.write("py/many.py", "def f(x):\n    return x\n");
+    project.write(
+        "lib/app.ex",
+        "defmodule App do\n  def f(x), do: Many.f(x)\nend\n",
+    );
+    let run = project.run(&["generate"]);
+    run.assert_failure();
+    assert!(
+        run.stderr.contains("10001") && run.stderr.contains("many"),
+        "{}",
+        run.stderr
+    );
+    assert!(!project.path("lib/snakebridge_generated").exists());
+    assert!(!project.path("snakebridge.lock").exists());
+}
