@@ -56,18 +56,6 @@ pub(crate) fn nest_cursor(doc: Doc) -> Doc {
     Doc::Nest(Indent::Cursor, Box::new(doc))
 }
 
-/// `docs` joined by `separator`.
-pub(crate) fn join(docs: Vec<Doc>, separator: Doc) -> Doc {
-    let mut out = Vec::with_capacity(docs.len() * 2);
-    for (i, doc) in docs.into_iter().enumerate() {
-        if i > 0 {
-            out.push(separator.clone());
-        }
-        out.push(doc);
-    }
-    Doc::Concat(out)
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Flat,

@@ -3,7 +3,7 @@
 
 use snakebridge_pdk::emitter::{TypeExpr, TypeNode};
 
-use crate::doc::{Doc, WIDTH, concat, group, inherit, join, nest, nest_cursor, text};
+use crate::doc::{Doc, WIDTH, concat, group, inherit, nest, nest_cursor, text};
 use std::fmt::Write as _;
 
 use crate::out::Out;
@@ -15,7 +15,15 @@ pub(crate) fn call(name: &str, args: Vec<Doc>) -> Doc {
     }
     // Several arguments each fit or break on their own; a sole argument breaks with the call.
     let args = if args.len() > 1 {
-        args.into_iter().map(group).collect()
+        args.into_iter()
+            .map(|arg| {
+                if matches!(arg, Doc::Group(_)) {
+                    arg
+                } else {
+                    group(arg)
+                }
+            })
+            .collect()
     } else {
         args
     };
@@ -23,14 +31,43 @@ pub(crate) fn call(name: &str, args: Vec<Doc>) -> Doc {
         text(format!("{name}(")),
         nest(
             2,
-            concat([
-                Doc::Break(""),
-                join(args, concat([text(","), Doc::Break(" ")])),
-            ]),
+            concat([Doc::Break(""), separated(args, Doc::Break(" "))]),
         ),
         Doc::Break(""),
         text(")"),
     ]))
+}
+
+/// Elements separated by `,` and `separator`, each comma inside the last group of the element
+/// before it (`Code.Formatter`'s `concat_to_last_group`): that group is measured with its comma,
+/// so one that ends at the last column breaks.
+fn separated(items: Vec<Doc>, separator: Doc) -> Doc {
+    let last = items.len().saturating_sub(1);
+    let mut out = Vec::with_capacity(items.len() * 2);
+    for (i, item) in items.into_iter().enumerate() {
+        if i < last {
+            out.push(with_comma(item));
+            out.push(separator.clone());
+        } else {
+            out.push(item);
+        }
+    }
+    concat(out)
+}
+
+fn with_comma(doc: Doc) -> Doc {
+    match doc {
+        Doc::Group(inner) => group(concat([*inner, text(",")])),
+        Doc::Inherit(inner) => inherit(concat([*inner, text(",")])),
+        Doc::Concat(mut docs) => match docs.pop() {
+            Some(last) => {
+                docs.push(with_comma(last));
+                Doc::Concat(docs)
+            }
+            None => text(","),
+        },
+        other => concat([other, text(",")]),
+    }
 }
 
 /// `[a, b]`: elements one per line when they do not fit.
@@ -42,10 +79,7 @@ pub(crate) fn list(items: Vec<Doc>) -> Doc {
         text("["),
         nest(
             2,
-            concat([
-                Doc::Break(""),
-                join(items, concat([text(","), Doc::Break(" ")])),
-            ]),
+            concat([Doc::Break(""), separated(items, Doc::Break(" "))]),
         ),
         Doc::Break(""),
         text("]"),
@@ -59,7 +93,7 @@ pub(crate) fn tuple(items: Vec<Doc>) -> Doc {
     let items = items.into_iter().map(group).collect();
     group(concat([
         text("{"),
-        nest_cursor(join(items, concat([text(","), Doc::FlexBreak(" ")]))),
+        nest_cursor(separated(items, Doc::FlexBreak(" "))),
         text("}"),
     ]))
 }
