@@ -6,6 +6,9 @@
 //! - `floor`: `math.sqrt` called in-process (timeit), the worker's dispatcher called
 //!   in-process, and a length-prefixed pipe round trip to a worker process (`--transport
 //!   pipe`, the same dispatcher): what gRPC is measured against.
+//! - `transport`: the gRPC transport alone, against a worker service written in Rust in this
+//!   process: tonic's `Channel` over loopback TCP (the pool before issue 13), `Channel` over a
+//!   Unix socket, and the pool's own connection (`snakebridge_runtime::transport`) over it.
 //! - `rust`: `Pool::call` of `math.sqrt(2.0)`: latency one call at a time, and calls/s with
 //!   calls in flight, on 1 and 2 workers; workers serving with grpcio, then with the native
 //!   extension (`cargo build --release -p snakebridge-native` first, or `SNAKEBRIDGE_NATIVE`).
@@ -33,6 +36,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use snakebridge_runtime::proto::worker_client::WorkerClient;
+use snakebridge_runtime::proto::worker_server::{Worker, WorkerServer};
+use snakebridge_runtime::proto::{
+    ExecuteRequest, ExecuteResponse, HeartbeatRequest, HeartbeatResponse, execute_response,
+};
 use snakebridge_runtime::{Call, Pool, PoolConfig, Returns};
 
 const CALLS: usize = 3000;
@@ -94,6 +102,9 @@ fn main() {
     if wants("floor") {
         in_process();
         pipe_p50 = Some(pipe());
+    }
+    if wants("transport") {
+        runtime.block_on(transport());
     }
     if wants("rust") {
         rust_p50 = Some(runtime.block_on(rust()));
@@ -247,6 +258,133 @@ fn config(workers: usize) -> PoolConfig {
     config.forward_stderr = false;
     config.native = native();
     config
+}
+
+/// A worker service that answers every call at once, so only the transport is measured.
+struct Echo;
+
+#[tonic::async_trait]
+impl Worker for Echo {
+    async fn execute(
+        &self,
+        _: tonic::Request<ExecuteRequest>,
+    ) -> Result<tonic::Response<ExecuteResponse>, tonic::Status> {
+        Ok(tonic::Response::new(ExecuteResponse {
+            outcome: Some(execute_response::Outcome::Result(
+                b"1.4142135623730951".to_vec(),
+            )),
+        }))
+    }
+
+    type ExecuteStreamStream =
+        tokio_stream::Empty<Result<snakebridge_runtime::proto::StreamChunk, tonic::Status>>;
+
+    async fn execute_stream(
+        &self,
+        _: tonic::Request<ExecuteRequest>,
+    ) -> Result<tonic::Response<Self::ExecuteStreamStream>, tonic::Status> {
+        Ok(tonic::Response::new(tokio_stream::empty()))
+    }
+
+    async fn heartbeat(
+        &self,
+        _: tonic::Request<HeartbeatRequest>,
+    ) -> Result<tonic::Response<HeartbeatResponse>, tonic::Status> {
+        Ok(tonic::Response::new(HeartbeatResponse::default()))
+    }
+}
+
+enum Client {
+    Channel(WorkerClient<tonic::transport::Channel>),
+    Direct(WorkerClient<snakebridge_runtime::transport::Connection>),
+}
+
+impl Client {
+    async fn execute(&mut self, request: ExecuteRequest) {
+        match self {
+            Client::Channel(client) => drop(client.execute(request).await.unwrap()),
+            Client::Direct(client) => drop(client.execute(request).await.unwrap()),
+        }
+    }
+}
+
+/// The same call through each client and socket, alternating rounds so drift hits all alike.
+async fn transport() {
+    use tonic::transport::{Endpoint, Server, Uri};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("echo.sock");
+    let unix = tokio::net::UnixListener::bind(&socket).unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = tcp.local_addr().unwrap();
+    tokio::spawn(
+        Server::builder()
+            .add_service(WorkerServer::new(Echo))
+            .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(unix)),
+    );
+    tokio::spawn(
+        Server::builder()
+            .add_service(WorkerServer::new(Echo))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(tcp)),
+    );
+    let over_tcp = Endpoint::from_shared(format!("http://{address}"))
+        .unwrap()
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .unwrap();
+    let path = socket.clone();
+    let over_unix = Endpoint::from_static("http://echo.invalid")
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let path = path.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
+        .await
+        .unwrap();
+    let direct = snakebridge_runtime::transport::connect(&socket, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let origin = Uri::from_static("http://echo.invalid");
+    let mut clients = [
+        (
+            "loopback TCP, tonic Channel",
+            Client::Channel(WorkerClient::new(over_tcp)),
+        ),
+        (
+            "Unix socket, tonic Channel",
+            Client::Channel(WorkerClient::new(over_unix)),
+        ),
+        (
+            "Unix socket, the pool's connection",
+            Client::Direct(WorkerClient::with_origin(direct, origin)),
+        ),
+    ];
+    let rounds = 10;
+    let mut times = vec![Vec::with_capacity(CALLS); clients.len()];
+    let mut spent = vec![Duration::ZERO; clients.len()];
+    for _ in 0..rounds {
+        for (n, (_, client)) in clients.iter_mut().enumerate() {
+            let start = Instant::now();
+            for _ in 0..CALLS / rounds {
+                let request = ExecuteRequest {
+                    tool: "execute".into(),
+                    payload: payload(),
+                };
+                let t = Instant::now();
+                client.execute(request).await;
+                times[n].push(t.elapsed());
+            }
+            spent[n] += start.elapsed();
+        }
+    }
+    for (n, (name, _)) in clients.iter().enumerate() {
+        row(
+            &format!("transport: {name}"),
+            &latency(std::mem::take(&mut times[n]), spent[n]),
+        );
+    }
 }
 
 /// The p50 of one call at a time on one worker, with the native extension when there is one.

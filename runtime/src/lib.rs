@@ -25,6 +25,7 @@ pub mod port;
 pub mod proto;
 mod python;
 mod term;
+pub mod transport;
 pub mod value;
 mod worker;
 

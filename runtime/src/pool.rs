@@ -12,8 +12,11 @@
 //! GIL), or every one of its threads runs a call past the pool's hard limit.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -139,6 +142,31 @@ impl Abandon {
     fn call_ended(&self, worker: &Worker) {
         if self.0.swap(true, Ordering::SeqCst) {
             worker.abandoned.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A call's future that, dropped before it ends, finishes in a task of its own.
+struct Detached<F: Future<Output: Send + 'static> + Send + 'static>(Option<Pin<Box<F>>>);
+
+impl<F: Future<Output: Send + 'static> + Send + 'static> Future for Detached<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let Some(running) = self.0.as_mut() else {
+            return Poll::Pending;
+        };
+        let output = std::task::ready!(running.as_mut().poll(cx));
+        self.0 = None;
+        Poll::Ready(output)
+    }
+}
+
+impl<F: Future<Output: Send + 'static> + Send + 'static> Drop for Detached<F> {
+    fn drop(&mut self) {
+        if let (Some(running), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(running);
         }
     }
 }
@@ -414,8 +442,10 @@ impl Pool {
         }
     }
 
-    /// Runs the call in a task of its own that holds the lease until Python is done, so a
-    /// caller that stops waiting at its deadline leaves the thread counted as busy.
+    /// Runs the call, holding the lease until Python is done. A caller that stops waiting, at
+    /// its deadline or by dropping the call, hands the rest to a task of its own, so the thread
+    /// stays counted as busy; until then the call runs in the caller's task, which saves a
+    /// spawn and a wake-up per call.
     async fn execute(
         &self,
         lease: Lease,
@@ -433,27 +463,24 @@ impl Pool {
         request.set_timeout(hard);
         let worker = lease.worker.clone();
         let abandon = Abandon::default();
-        let (answer, answered) = oneshot::channel();
-        tokio::spawn({
+        let mut running = Detached(Some(Box::pin({
             let abandon = abandon.clone();
             async move {
                 let mut client = lease.worker.client();
                 let sent = tokio::time::timeout(hard, client.execute(request)).await;
                 abandon.call_ended(&lease.worker);
-                let result = match sent {
+                match sent {
                     Err(_) => Err(inner.stuck(lease)),
                     Ok(Err(status)) => Err(inner.classify(lease, &status).await),
                     Ok(Ok(response)) => {
                         drop(lease);
                         inner.outcome(response.into_inner().outcome)
                     }
-                };
-                let _ = answer.send(result);
+                }
             }
-        });
-        match tokio::time::timeout_at(deadline, answered).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(Error::Stuck { after: hard }),
+        })));
+        match tokio::time::timeout_at(deadline, &mut running).await {
+            Ok(result) => result,
             Err(_) => {
                 abandon.caller_left(&worker);
                 Err(Error::Timeout {
@@ -471,10 +498,16 @@ impl Pool {
             tool: tool.into(),
             payload: payload.to_string().into_bytes(),
         });
-        request.set_timeout(self.inner.config.call_timeout);
-        match worker.client().execute(request).await {
-            Ok(response) => self.inner.outcome(response.into_inner().outcome),
-            Err(status) => Err(worker.failure(&status).await),
+        let timeout = self.inner.config.call_timeout;
+        request.set_timeout(timeout);
+        let mut client = worker.client();
+        match tokio::time::timeout(timeout, client.execute(request)).await {
+            Ok(Ok(response)) => self.inner.outcome(response.into_inner().outcome),
+            Ok(Err(status)) => Err(worker.failure(&status).await),
+            Err(_) => Err(Error::Timeout {
+                after: timeout,
+                queued: false,
+            }),
         }
     }
 }

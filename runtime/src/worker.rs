@@ -1,7 +1,6 @@
 //! One Python worker process: started, announced ready, watched until it exits.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
@@ -12,7 +11,6 @@ use tokio::process::{Child, Command};
 use tokio::sync::{Notify, watch};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
 
 use crate::PoolConfig;
 use crate::call::PROTOCOL_VERSION;
@@ -20,12 +18,13 @@ use crate::error::Error;
 use crate::proto::worker_client::WorkerClient;
 use crate::proto::{HeartbeatRequest, HeartbeatResponse};
 use crate::python::WorkerDir;
+use crate::transport::{Connection, connect};
 
 /// How many of a worker's last stderr lines are kept for error messages.
 const STDERR_LINES: usize = 40;
 
 /// A client whose every request carries the pool's secret.
-pub(crate) type Client = WorkerClient<InterceptedService<Channel, Authorize>>;
+pub(crate) type Client = WorkerClient<InterceptedService<Connection, Authorize>>;
 
 /// Adds `authorization: Bearer <secret>` to each request.
 #[derive(Clone)]
@@ -163,7 +162,8 @@ impl Worker {
             )
         })?;
         let authorize = Authorize(dir.authorization());
-        let client = WorkerClient::with_interceptor(channel, authorize)
+        let origin = http::Uri::from_static("http://worker.invalid");
+        let client = WorkerClient::with_origin(InterceptedService::new(channel, authorize), origin)
             .max_decoding_message_size(config.max_message_bytes)
             .max_encoding_message_size(config.max_message_bytes);
 
@@ -221,7 +221,13 @@ impl Worker {
     ) -> Result<HeartbeatResponse, tonic::Status> {
         let mut request = tonic::Request::new(HeartbeatRequest { nonce: 1 });
         request.set_timeout(timeout);
-        Ok(self.client().heartbeat(request).await?.into_inner())
+        let mut client = self.client();
+        match tokio::time::timeout(timeout, client.heartbeat(request)).await {
+            Ok(reply) => Ok(reply?.into_inner()),
+            Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+                "no heartbeat within {timeout:?}"
+            ))),
+        }
     }
 
     /// How the process ended, once it has.
@@ -265,25 +271,6 @@ impl Worker {
             None => Error::Transport(status.to_string()),
         }
     }
-}
-
-/// A channel over the worker's Unix socket.
-pub(crate) async fn connect(
-    socket: &std::path::Path,
-    timeout: Duration,
-) -> Result<Channel, tonic::transport::Error> {
-    let socket: PathBuf = socket.to_path_buf();
-    // The URI only names the connection; the connector below decides where it goes.
-    Endpoint::from_static("http://worker.invalid")
-        .connect_timeout(timeout)
-        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-            let socket = socket.clone();
-            async move {
-                let stream = tokio::net::UnixStream::connect(socket).await?;
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
-            }
-        }))
-        .await
 }
 
 /// Makes the kernel kill the worker when the thread that started it goes (the pool's runtime

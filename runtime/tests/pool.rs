@@ -408,6 +408,34 @@ async fn a_callers_deadline_ends_its_wait_and_the_worker_keeps_every_sessions_ob
     );
 }
 
+/// A call runs in its caller's task until the caller stops waiting: a caller that drops the
+/// call (a `select!`, an outer timeout) must leave the thread counted as busy until Python is
+/// done with it, exactly like one whose own deadline passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_call_keeps_its_thread_counted_until_python_is_done() {
+    let pool = pool(1).await;
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(300),
+        pool.call(&fixture("sleep").arg(1.5)),
+    )
+    .await;
+    assert!(dropped.is_err());
+    assert_eq!(pool.workers()[0].in_flight, 1);
+    let start = Instant::now();
+    while pool.workers()[0].in_flight > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never counted out"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(start.elapsed() > Duration::from_millis(800));
+    assert_eq!(
+        pool.call(&fixture("add").arg(1).arg(1)).await.unwrap(),
+        json!(2)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_stuck_holding_the_gil_after_its_caller_left_is_replaced() {
     let pool = pool(1).await;
