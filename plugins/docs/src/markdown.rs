@@ -56,7 +56,14 @@ fn resolve<'a>(refs: &'a Refs, target: &str) -> Option<&'a String> {
 /// Inline reST in one line: roles, ``literals`` and `text <url>`_ links.
 pub(crate) fn inline(line: &str, refs: &Refs) -> String {
     let mut out = String::with_capacity(line.len());
-    let mut rest = line;
+    // A footnote reference, `[1]_`, reads as `[1]`.
+    let unreferenced;
+    let mut rest = if line.contains("]_") {
+        unreferenced = line.replace("]_", "]");
+        unreferenced.as_str()
+    } else {
+        line
+    };
     while let Some(start) = rest.find(['`', ':']) {
         let (before, from) = rest.split_at(start);
         out.push_str(before);
@@ -93,12 +100,21 @@ pub(crate) fn inline(line: &str, refs: &Refs) -> String {
             rest = &role_text[role_end + 2 + close + 1..];
             continue;
         }
+        // A hyperlink, `text <url>`_ or anonymous `text <url>`__; a URL broken over two lines
+        // of the docstring comes back joined by a space, which a URL cannot hold.
         if let Some(after) = from.strip_prefix('`')
-            && let Some(end) = after.find("`_")
+            && let Some(end) = after.find('`')
+            && after[end + 1..].starts_with('_')
             && let Some((text, url)) = after[..end].rsplit_once('<')
         {
-            let _ = write!(out, "[{}]({})", text.trim(), url.trim_end_matches('>'));
-            rest = &after[end + 2..];
+            let url: String = url
+                .trim_end_matches('>')
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let _ = write!(out, "[{}]({url})", text.trim());
+            let tail = &after[end + 1..];
+            rest = tail.strip_prefix("__").unwrap_or(&tail[1..]);
             continue;
         }
         // reST's default role, `name`: a reference when it names a generated function.
@@ -164,12 +180,22 @@ pub(crate) fn blocks(text: &str, refs: &Refs) -> String {
             continue;
         }
         if trimmed.starts_with(">>>") {
+            open_block(&mut out);
             out.push("```python".into());
             while i < lines.len() && !lines[i].trim().is_empty() {
                 out.push(lines[i].trim_start().to_string());
                 i += 1;
             }
             out.push("```".into());
+            continue;
+        }
+        // A footnote or citation, `.. [1] Text`: its label, then its text.
+        if let Some((label, text)) = trimmed
+            .strip_prefix(".. [")
+            .and_then(|rest| rest.split_once(']'))
+        {
+            out.push(format!("[{label}] {}", inline(text.trim(), refs)));
+            i += 1;
             continue;
         }
         let directive = trimmed.strip_prefix(".. ").and_then(|d| d.split_once("::"));
@@ -195,6 +221,9 @@ pub(crate) fn blocks(text: &str, refs: &Refs) -> String {
                 i -= 1;
             }
             let body = dedent(&body);
+            if matches!(name, "math" | "code-block" | "code" | "sourcecode" | "") {
+                open_block(&mut out);
+            }
             match name {
                 "math" => out.push(format!(
                     "```math\n{}\n```",
@@ -339,6 +368,15 @@ fn quoted_prose(lines: &[&str]) -> Option<usize> {
         .count();
     let prose = words.len() >= 3 && plain * 3 >= words.len() * 2;
     prose.then(|| lines.iter().take_while(|line| deep(line)).count())
+}
+
+/// A blank line before a fence, unless there is one: without it a fence right after a list
+/// item's text belongs to the item, and IEx ends it at its first blank line, showing the rest
+/// of the code as quotes (`> >>`).
+fn open_block(out: &mut Vec<String>) {
+    if out.last().is_some_and(|line| !line.is_empty()) {
+        out.push(String::new());
+    }
 }
 
 /// Whether the last line written ends a block a term may follow: a heading, a blank line, or
@@ -500,6 +538,26 @@ fn push_item(
     }
 }
 
+/// A default's `repr` as an Elixir reader knows the value: `true`, `nil`, `"text"`. `None` for
+/// a sentinel (`<no value>`, `_NoDefault.no_default`), which stands for "not given" and is no
+/// value a caller could pass. Anything else stays in Python's spelling.
+fn elixir_default(repr: &str) -> Option<String> {
+    let converted = match repr {
+        "True" => "true".to_string(),
+        "False" => "false".to_string(),
+        "None" => "nil".to_string(),
+        _ if repr.starts_with('<') || repr.starts_with('_') => return None,
+        _ if repr.contains("._") || repr.contains("no_default") || repr.contains("NoValue") => {
+            return None;
+        }
+        _ => match repr.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+            Some(text) if !text.contains(['\\', '"', '\'', '#']) => format!("\"{text}\""),
+            _ => repr.to_string(),
+        },
+    };
+    Some(converted)
+}
+
 /// `text` as inline code; backticks inside it are dropped, since they would end it.
 fn push_code(out: &mut String, text: &str) {
     out.push('`');
@@ -590,9 +648,9 @@ pub(crate) fn symbol(symbol: &Symbol, refs: &Refs) -> String {
         let kind = item.map_or("", |i| i.kind.as_str());
         let text = item.map_or("", |i| i.description.as_str());
         let push_default = |list: &mut String| {
-            if let Some(default) = &param.default {
+            if let Some(default) = param.default.as_deref().and_then(elixir_default) {
                 list.push_str(" Defaults to ");
-                push_code(list, default);
+                push_code(list, &default);
                 list.push('.');
             }
         };
@@ -708,6 +766,72 @@ mod tests {
         ];
         for (what, text, markdown) in cases {
             assert_eq!(blocks(text, &refs()), markdown, "{what}");
+        }
+    }
+
+    /// See #10: what a newcomer met in sympy's, scipy's and pandas' docs.
+    #[test]
+    fn issue_10_rendering_glitches() {
+        // A literal block right after a list item's text was part of the item, and IEx ended
+        // it at its blank line, showing `> >> expand(...)`.
+        assert_eq!(
+            blocks(
+                "- Hints are applied
+  first.
+Here are some examples::
+
+  >>> x = 1
+
+  >>> expand(x)
+  1
+",
+                &refs()
+            ),
+            "- Hints are applied
+  first.
+Here are some examples:
+
+```python
+>>> x = 1
+
+>>> expand(x)
+1
+```"
+        );
+        // reST left over: footnotes, anonymous links, a backtick before a link, a URL broken
+        // over two lines.
+        assert_eq!(
+            blocks(
+                "See [1]_.\n\n.. [1] \"Standard score\", *Wikipedia*,\n",
+                &refs()
+            ),
+            "See [1].\n\n[1] \"Standard score\", *Wikipedia*,"
+        );
+        assert_eq!(
+            inline("the `statements <https://x.org/s>`__ here", &refs()),
+            "the [statements](https://x.org/s) here"
+        );
+        assert_eq!(
+            inline(
+                "note that `\"%f\"` parses, see `ISO8601 <https://w.org/ISO_8601>`_ and `docs <https://d.org/dt.html #strf>`_",
+                &refs()
+            ),
+            "note that `\"%f\"` parses, see [ISO8601](https://w.org/ISO_8601) and [docs](https://d.org/dt.html#strf)"
+        );
+        // Defaults as Elixir spells them; sentinels are no value a caller could pass.
+        for (repr, shown) in [
+            ("True", Some("true")),
+            ("False", Some("false")),
+            ("None", Some("nil")),
+            ("'mean'", Some("\"mean\"")),
+            ("1.5", Some("1.5")),
+            ("'a\"b'", Some("'a\"b'")),
+            ("(1, 2)", Some("(1, 2)")),
+            ("_NoDefault.no_default", None),
+            ("<no value>", None),
+            ("numpy._NoValue", None),
+        ] {
+            assert_eq!(elixir_default(repr).as_deref(), shown, "{repr}");
         }
     }
 }

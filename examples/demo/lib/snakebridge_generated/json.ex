@@ -10,6 +10,7 @@ defmodule Json do
   version of the externally maintained simplejson library.
 
   Encoding basic Python object hierarchies:
+
   ```python
   >>> import json
   >>> json.dumps(['foo', {'bar': ('baz', None, 1.0, 2)}])
@@ -30,6 +31,7 @@ defmodule Json do
   ```
 
   Compact encoding:
+
   ```python
   >>> import json
   >>> mydict = {'4': 5, '6': 7}
@@ -38,6 +40,7 @@ defmodule Json do
   ```
 
   Pretty printing:
+
   ```python
   >>> import json
   >>> print(json.dumps({'4': 5, '6': 7}, sort_keys=True, indent=4))
@@ -48,6 +51,7 @@ defmodule Json do
   ```
 
   Decoding JSON:
+
   ```python
   >>> import json
   >>> obj = ['foo', {'bar': ['baz', None, 1.0, 2]}]
@@ -62,6 +66,7 @@ defmodule Json do
   ```
 
   Specializing JSON object decoding:
+
   ```python
   >>> import json
   >>> def as_complex(dct):
@@ -78,6 +83,7 @@ defmodule Json do
   ```
 
   Specializing JSON object encoding:
+
   ```python
   >>> import json
   >>> def encode_complex(obj):
@@ -96,6 +102,7 @@ defmodule Json do
 
 
   Using json.tool from the shell to validate and pretty-print:
+
   ```python
   $ echo '{"json":"obj"}' | python -m json.tool
   {
@@ -179,15 +186,15 @@ defmodule Json do
 
   ## Options
 
-    * `:skipkeys` Defaults to `False`.
-    * `:ensure_ascii` Defaults to `True`.
-    * `:check_circular` Defaults to `True`.
-    * `:allow_nan` Defaults to `True`.
-    * `:cls` Defaults to `None`.
-    * `:indent` Defaults to `None`.
-    * `:separators` Defaults to `None`.
-    * `:default` Defaults to `None`.
-    * `:sort_keys` Defaults to `False`.
+    * `:skipkeys` Defaults to `false`.
+    * `:ensure_ascii` Defaults to `true`.
+    * `:check_circular` Defaults to `true`.
+    * `:allow_nan` Defaults to `true`.
+    * `:cls` Defaults to `nil`.
+    * `:indent` Defaults to `nil`.
+    * `:separators` Defaults to `nil`.
+    * `:default` Defaults to `nil`.
+    * `:sort_keys` Defaults to `false`.
     * any other keyword is passed to Python as `**kw`
     * `:__runtime__` - options for the runtime itself, such as `timeout:`
 

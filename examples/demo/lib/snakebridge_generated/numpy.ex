@@ -22,17 +22,20 @@ defmodule Numpy do
   instructions.
 
   The docstring examples assume that `numpy` has been imported as `np`:
+
   ```python
   >>> import numpy as np
   ```
 
   Code snippets are indicated by three greater-than signs:
+
   ```python
   >>> x = 42
   >>> x = x + 1
   ```
 
   Use the built-in `help` function to view a function's docstring:
+
   ```python
   >>> help(np.sort)
   ... # doctest: +SKIP
@@ -124,11 +127,11 @@ defmodule Numpy do
   ## Options
 
     * `:num` (`int, optional`) - Number of samples to generate. Default is 50. Must be non-negative. Defaults to `50`. Also accepted as the next positional argument, `num`.
-    * `:endpoint` (`bool, optional`) - If True, `stop` is the last sample. Otherwise, it is not included. Default is True. Defaults to `True`. Also accepted as the next positional argument, `endpoint`.
-    * `:retstep` (`bool, optional`) - If True, return (`samples`, `step`), where `step` is the spacing between samples. Defaults to `False`. Also accepted as the next positional argument, `retstep`.
-    * `:dtype` (`dtype, optional`) - The type of the output array.  If `dtype` is not given, the data type is inferred from `start` and `stop`. The inferred dtype will never be an integer; `float` is chosen even if the arguments would produce an array of integers. Defaults to `None`. Also accepted as the next positional argument, `dtype`.
+    * `:endpoint` (`bool, optional`) - If True, `stop` is the last sample. Otherwise, it is not included. Default is True. Defaults to `true`. Also accepted as the next positional argument, `endpoint`.
+    * `:retstep` (`bool, optional`) - If True, return (`samples`, `step`), where `step` is the spacing between samples. Defaults to `false`. Also accepted as the next positional argument, `retstep`.
+    * `:dtype` (`dtype, optional`) - The type of the output array.  If `dtype` is not given, the data type is inferred from `start` and `stop`. The inferred dtype will never be an integer; `float` is chosen even if the arguments would produce an array of integers. Defaults to `nil`. Also accepted as the next positional argument, `dtype`.
     * `:axis` (`int, optional`) - The axis in the result to store the samples.  Relevant only if start or stop are array-like.  By default (0), the samples will be along a new axis inserted at the beginning. Use -1 to get an axis at the end. Defaults to `0`. Also accepted as the next positional argument, `axis`.
-    * `:device` (`str, optional`) - The device on which to place the created array. Default: None. For Array-API interoperability only, so must be `"cpu"` if passed.  Added in version 2.0.0. Defaults to `None`.
+    * `:device` (`str, optional`) - The device on which to place the created array. Default: None. For Array-API interoperability only, so must be `"cpu"` if passed.  Added in version 2.0.0. Defaults to `nil`.
     * `:__runtime__` - options for the runtime itself, such as `timeout:`
 
   ## Returns
@@ -458,11 +461,11 @@ defmodule Numpy do
 
   ## Options
 
-    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which the means are computed. The default is to compute the mean of the flattened array.  If this is a tuple of ints, a mean is performed over multiple axes, instead of a single axis or all the axes as before. Defaults to `None`. Also accepted as the next positional argument, `axis`.
-    * `:dtype` (`data-type, optional`) - Type to use in computing the mean.  For integer inputs, the default is `float64`; for floating point inputs, it is the same as the input dtype. Defaults to `None`. Also accepted as the next positional argument, `dtype`.
-    * `:out` (`ndarray, optional`) - Alternate output array in which to place the result.  The default is `None`; if provided, it must have the same shape as the expected output, but the type will be cast if necessary. See `ufuncs-output-type` for more details. See `ufuncs-output-type` for more details. Defaults to `None`. Also accepted as the next positional argument, `out`.
-    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.mean/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Defaults to `<no value>`. Also accepted as the next positional argument, `keepdims`.
-    * `:where` (`array_like of bool, optional`) - Elements to include in the mean. See `numpy.ufunc.reduce` for details.  Added in version 1.20.0. Defaults to `<no value>`.
+    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which the means are computed. The default is to compute the mean of the flattened array.  If this is a tuple of ints, a mean is performed over multiple axes, instead of a single axis or all the axes as before. Defaults to `nil`. Also accepted as the next positional argument, `axis`.
+    * `:dtype` (`data-type, optional`) - Type to use in computing the mean.  For integer inputs, the default is `float64`; for floating point inputs, it is the same as the input dtype. Defaults to `nil`. Also accepted as the next positional argument, `dtype`.
+    * `:out` (`ndarray, optional`) - Alternate output array in which to place the result.  The default is `None`; if provided, it must have the same shape as the expected output, but the type will be cast if necessary. See `ufuncs-output-type` for more details. See `ufuncs-output-type` for more details. Defaults to `nil`. Also accepted as the next positional argument, `out`.
+    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.mean/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Also accepted as the next positional argument, `keepdims`.
+    * `:where` (`array_like of bool, optional`) - Elements to include in the mean. See `numpy.ufunc.reduce` for details.  Added in version 1.20.0.
     * `:__runtime__` - options for the runtime itself, such as `timeout:`
 
   ## Returns
@@ -709,14 +712,14 @@ defmodule Numpy do
 
   ## Options
 
-    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which the standard deviation is computed. The default is to compute the standard deviation of the flattened array. If this is a tuple of ints, a standard deviation is performed over multiple axes, instead of a single axis or all the axes as before. Defaults to `None`. Also accepted as the next positional argument, `axis`.
-    * `:dtype` (`dtype, optional`) - Type to use in computing the standard deviation. For arrays of integer type the default is float64, for arrays of float types it is the same as the array type. Defaults to `None`. Also accepted as the next positional argument, `dtype`.
-    * `:out` (`ndarray, optional`) - Alternative output array in which to place the result. It must have the same shape as the expected output but the type (of the calculated values) will be cast if necessary. See `ufuncs-output-type` for more details. Defaults to `None`. Also accepted as the next positional argument, `out`.
+    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which the standard deviation is computed. The default is to compute the standard deviation of the flattened array. If this is a tuple of ints, a standard deviation is performed over multiple axes, instead of a single axis or all the axes as before. Defaults to `nil`. Also accepted as the next positional argument, `axis`.
+    * `:dtype` (`dtype, optional`) - Type to use in computing the standard deviation. For arrays of integer type the default is float64, for arrays of float types it is the same as the array type. Defaults to `nil`. Also accepted as the next positional argument, `dtype`.
+    * `:out` (`ndarray, optional`) - Alternative output array in which to place the result. It must have the same shape as the expected output but the type (of the calculated values) will be cast if necessary. See `ufuncs-output-type` for more details. Defaults to `nil`. Also accepted as the next positional argument, `out`.
     * `:ddof` (`{int, float}, optional`) - Means Delta Degrees of Freedom.  The divisor used in calculations is `N - ddof`, where `N` represents the number of elements. By default `ddof` is zero. See Notes for details about use of `ddof`. Defaults to `0`. Also accepted as the next positional argument, `ddof`.
-    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.std/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Defaults to `<no value>`. Also accepted as the next positional argument, `keepdims`.
-    * `:where` (`array_like of bool, optional`) - Elements to include in the standard deviation. See `numpy.ufunc.reduce` for details.  Added in version 1.20.0. Defaults to `<no value>`.
-    * `:mean` (`array_like, optional`) - Provide the mean to prevent its recalculation. The mean should have a shape as if it was calculated with `keepdims=True`. The axis for the calculation of the mean should be the same as used in the call to this std function.  Added in version 2.0.0. Defaults to `<no value>`.
-    * `:correction` (`{int, float}, optional`) - Array API compatible name for the `ddof` parameter. Only one of them can be provided at the same time.  Added in version 2.0.0. Defaults to `<no value>`.
+    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.std/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Also accepted as the next positional argument, `keepdims`.
+    * `:where` (`array_like of bool, optional`) - Elements to include in the standard deviation. See `numpy.ufunc.reduce` for details.  Added in version 1.20.0.
+    * `:mean` (`array_like, optional`) - Provide the mean to prevent its recalculation. The mean should have a shape as if it was calculated with `keepdims=True`. The axis for the calculation of the mean should be the same as used in the call to this std function.  Added in version 2.0.0.
+    * `:correction` (`{int, float}, optional`) - Array API compatible name for the `ddof` parameter. Only one of them can be provided at the same time.  Added in version 2.0.0.
     * `:__runtime__` - options for the runtime itself, such as `timeout:`
 
   ## Returns
@@ -729,6 +732,7 @@ defmodule Numpy do
   calculation. Assuming the input `a` is a one-dimensional NumPy array
   and `mean` is either provided as an argument or computed as
   `a.mean()`, NumPy computes the standard deviation of an array as:
+
   ```python
   N = len(a)
   d2 = abs(a - mean)**2  # abs is for complex `a`
@@ -1040,12 +1044,12 @@ defmodule Numpy do
 
   ## Options
 
-    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which a sum is performed.  The default, axis=None, will sum all of the elements of the input array.  If axis is negative it counts from the last to the first axis. If axis is a tuple of ints, a sum is performed on all of the axes specified in the tuple instead of a single axis or all the axes as before. Defaults to `None`. Also accepted as the next positional argument, `axis`.
-    * `:dtype` (`dtype, optional`) - The type of the returned array and of the accumulator in which the elements are summed.  The dtype of `a` is used by default unless `a` has an integer dtype of less precision than the default platform integer.  In that case, if `a` is signed then the platform integer is used while if `a` is unsigned then an unsigned integer of the same precision as the platform integer is used. Defaults to `None`. Also accepted as the next positional argument, `dtype`.
-    * `:out` (`ndarray, optional`) - Alternative output array in which to place the result. It must have the same shape as the expected output, but the type of the output values will be cast if necessary. Defaults to `None`. Also accepted as the next positional argument, `out`.
-    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.sum/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Defaults to `<no value>`. Also accepted as the next positional argument, `keepdims`.
-    * `:initial` (`scalar, optional`) - Starting value for the sum. See `numpy.ufunc.reduce` for details. Defaults to `<no value>`. Also accepted as the next positional argument, `initial`.
-    * `:where` (`array_like of bool, optional`) - Elements to include in the sum. See `numpy.ufunc.reduce` for details. Defaults to `<no value>`. Also accepted as the next positional argument, `where`.
+    * `:axis` (`None or int or tuple of ints, optional`) - Axis or axes along which a sum is performed.  The default, axis=None, will sum all of the elements of the input array.  If axis is negative it counts from the last to the first axis. If axis is a tuple of ints, a sum is performed on all of the axes specified in the tuple instead of a single axis or all the axes as before. Defaults to `nil`. Also accepted as the next positional argument, `axis`.
+    * `:dtype` (`dtype, optional`) - The type of the returned array and of the accumulator in which the elements are summed.  The dtype of `a` is used by default unless `a` has an integer dtype of less precision than the default platform integer.  In that case, if `a` is signed then the platform integer is used while if `a` is unsigned then an unsigned integer of the same precision as the platform integer is used. Defaults to `nil`. Also accepted as the next positional argument, `dtype`.
+    * `:out` (`ndarray, optional`) - Alternative output array in which to place the result. It must have the same shape as the expected output, but the type of the output values will be cast if necessary. Defaults to `nil`. Also accepted as the next positional argument, `out`.
+    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are reduced are left in the result as dimensions with size one. With this option, the result will broadcast correctly against the input array.  If the default value is passed, then `keepdims` will not be passed through to the `Numpy.sum/1` method of sub-classes of `ndarray`, however any non-default value will be.  If the sub-class' method does not implement `keepdims` any exceptions will be raised. Also accepted as the next positional argument, `keepdims`.
+    * `:initial` (`scalar, optional`) - Starting value for the sum. See `numpy.ufunc.reduce` for details. Also accepted as the next positional argument, `initial`.
+    * `:where` (`array_like of bool, optional`) - Elements to include in the sum. See `numpy.ufunc.reduce` for details. Also accepted as the next positional argument, `where`.
     * `:__runtime__` - options for the runtime itself, such as `timeout:`
 
   ## Returns
@@ -1491,9 +1495,9 @@ defmodule Numpy.Linalg do
 
   ## Options
 
-    * `:ord` (`{int, float, inf, -inf, 'fro', 'nuc'}, optional`) - Order of the norm (see table under `Notes` for what values are supported for matrices and vectors respectively). inf means numpy's `inf` object. The default is None. Defaults to `None`. Also accepted as the next positional argument, `ord`.
-    * `:axis` (`{None, int, 2-tuple of ints}, optional.`) - If `axis` is an integer, it specifies the axis of `x` along which to compute the vector norms.  If `axis` is a 2-tuple, it specifies the axes that hold 2-D matrices, and the matrix norms of these matrices are computed.  If `axis` is None then either a vector norm (when `x` is 1-D) or a matrix norm (when `x` is 2-D) is returned. The default is None. Defaults to `None`. Also accepted as the next positional argument, `axis`.
-    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are normed over are left in the result as dimensions with size one.  With this option the result will broadcast correctly against the original `x`. Defaults to `False`. Also accepted as the next positional argument, `keepdims`.
+    * `:ord` (`{int, float, inf, -inf, 'fro', 'nuc'}, optional`) - Order of the norm (see table under `Notes` for what values are supported for matrices and vectors respectively). inf means numpy's `inf` object. The default is None. Defaults to `nil`. Also accepted as the next positional argument, `ord`.
+    * `:axis` (`{None, int, 2-tuple of ints}, optional.`) - If `axis` is an integer, it specifies the axis of `x` along which to compute the vector norms.  If `axis` is a 2-tuple, it specifies the axes that hold 2-D matrices, and the matrix norms of these matrices are computed.  If `axis` is None then either a vector norm (when `x` is 1-D) or a matrix norm (when `x` is 2-D) is returned. The default is None. Defaults to `nil`. Also accepted as the next positional argument, `axis`.
+    * `:keepdims` (`bool, optional`) - If this is set to True, the axes which are normed over are left in the result as dimensions with size one.  With this option the result will broadcast correctly against the original `x`. Defaults to `false`. Also accepted as the next positional argument, `keepdims`.
     * `:__runtime__` - options for the runtime itself, such as `timeout:`
 
   ## Returns
@@ -1502,7 +1506,7 @@ defmodule Numpy.Linalg do
 
   ## References
 
-  .. [1] G. H. Golub and C. F. Van Loan, *Matrix Computations*,
+  [1] G. H. Golub and C. F. Van Loan, *Matrix Computations*,
          Baltimore, MD, Johns Hopkins University Press, 1985, pg. 15
 
   ## Notes
@@ -1527,7 +1531,7 @@ defmodule Numpy.Linalg do
   | -2 | smallest singular value | as below |
   | other | -- | sum(abs(x)**ord)**(1./ord) |
 
-  The Frobenius norm is given by [1]_:
+  The Frobenius norm is given by [1]:
 
   `||A||_F = [\\sum_{i,j} abs(a_{i,j})^2]^{1/2}`
 
