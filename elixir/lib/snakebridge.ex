@@ -21,6 +21,15 @@ defmodule SnakeBridge do
       when is_binary(library) and is_binary(function),
       do: Runtime.dynamic(library, function, args, opts)
 
+  @doc """
+  A short `repr` of the Python object `ref`, at most `limit` characters (containers are cut
+  after a few items in Python, so a huge object costs no more than a small one). This is what
+  `inspect/1` shows for a reference, in IEx and in logs.
+  """
+  @spec repr(Ref.t(), pos_integer()) :: {:ok, String.t()} | {:error, SnakeBridge.Error.t()}
+  def repr(%Ref{} = ref, limit \\ 80) when is_integer(limit) and limit > 0,
+    do: Runtime.command(:repr_ref, {ref, limit}, 5_000)
+
   @doc "Frees the Python object `ref`; `{:ok, false}` if it was already gone."
   @spec release(Ref.t()) :: {:ok, boolean()} | {:error, SnakeBridge.Error.t()}
   def release(%Ref{} = ref), do: Runtime.command(:release_ref, ref)

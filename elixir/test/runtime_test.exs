@@ -125,6 +125,21 @@ defmodule SnakeBridge.RuntimeTest do
                Runtime.get_attr(RuntimeFixture.Counter, counter, "value", [])
     end
 
+    # See #10: a reference showed no value in IEx.
+    test "a reference shows its type and a short repr when inspected" do
+      {:ok, list} = fixture("identity", [Enum.to_list(1..100_000)], __runtime__: [returns: :ref])
+
+      shown = inspect(list)
+      assert shown =~ ~r/^#SnakeBridge.Ref<builtins.list \S+ \[1, 2, 3, 4, 5, 6, \.\.\.\]>$/
+      assert {:ok, "[1, 2, 3, 4, 5, 6, ...]"} = SnakeBridge.repr(list)
+      assert {:ok, "[1, 2,..."} = SnakeBridge.repr(list, 9)
+
+      # From another process, and once released: the type and id, no error.
+      assert Task.await(Task.async(fn -> inspect(list) end)) == shown
+      assert SnakeBridge.release(list) == {:ok, true}
+      assert inspect(list) == "#SnakeBridge.Ref<builtins.list #{list.id}>"
+    end
+
     test "references pass between calls, even from another process" do
       {:ok, counter} = Runtime.call_class(RuntimeFixture.Counter, [1], [])
 

@@ -10,6 +10,7 @@ import importlib
 import itertools
 import json
 import os
+import reprlib
 import sys
 import threading
 import time
@@ -208,6 +209,10 @@ class Dispatcher:
                 result = _json(self.refs.release(ref.get("id")))
             elif tool == "snakebridge.release_session":
                 result = _json(self.refs.release_session(self._session(payload)))
+            elif tool == "snakebridge.repr":
+                ref = payload.get("ref") or {}
+                obj = self.refs.get(ref, ref.get("session_id"))
+                result = _json(surrogate_free(bounded_repr(obj, int(payload.get("limit", 80)))))
             else:
                 raise ProtocolError("unknown tool {!r}".format(tool))
         except Failure:
@@ -415,6 +420,20 @@ _JSON = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", "
 # Set in a process a call forked (by the hook below): no system call on every reply to learn it.
 _forked = [False]
 _forked_hook = [False]
+
+
+def bounded_repr(obj, limit):
+    """A short ``repr`` for showing an object (Elixir's Inspect): containers are cut after a
+    few items before anything is built, and the text at ``limit`` characters."""
+    shortened = reprlib.Repr()
+    shortened.maxlevel = 3
+    shortened.maxstring = shortened.maxother = max(limit, 8)
+    text = " ".join(shortened.repr(obj).split())
+    return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
+
+
+def surrogate_free(text):
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _json(value):

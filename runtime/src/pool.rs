@@ -288,6 +288,35 @@ impl Pool {
         Ok(value.as_bool().unwrap_or(false))
     }
 
+    /// A short `repr` of a reference's object, at most `limit` characters, for showing it
+    /// (Elixir's `Inspect`); taken on the thread each worker keeps free for bookkeeping.
+    pub async fn repr(&self, reference: &Ref, limit: usize) -> Result<String, Error> {
+        let worker = {
+            let state = self.inner.lock();
+            state.slots.iter().find_map(|slot| match &slot.worker {
+                SlotWorker::Ready(w) if Some(w.pid) == reference.worker_pid() => Some(w.clone()),
+                _ => None,
+            })
+        };
+        let Some(worker) = worker else {
+            return Err(Error::Python(PythonError {
+                python_type: "snakebridge.RefNotFoundError".into(),
+                message: format!(
+                    "reference {} was made by a worker that is no longer running; its objects are gone",
+                    reference.id
+                ),
+                traceback: String::new(),
+            }));
+        };
+        let payload = serde_json::json!({
+            "protocol_version": crate::call::PROTOCOL_VERSION,
+            "ref": reference.to_value(),
+            "limit": limit,
+        });
+        let value = self.direct(&worker, "snakebridge.repr", &payload).await?;
+        Ok(value.as_str().unwrap_or_default().to_string())
+    }
+
     /// Releases every reference of a session and unpins it; returns how many there were.
     pub async fn release_session(&self, session: &str) -> Result<u64, Error> {
         let worker = {

@@ -13,6 +13,7 @@
 //! | `{:stream_close, id, stream_id}` | `:ok` |
 //! | `{:release_ref, id, ref}` | `{:ok, boolean}` |
 //! | `{:release_session, id, session}` | `{:ok, count}` |
+//! | `{:repr_ref, id, {ref, limit}}` | `{:ok, text}`: a short `repr`, at most `limit` characters |
 //! | `{:workers, id}` | `{:ok, [%{slot: n, pid: pid | nil, in_flight: n}]}` |
 //! | `{:shutdown, id}` | none: the pool stops and the process exits |
 //!
@@ -367,6 +368,22 @@ impl Handler {
                         Err(e) => Reply::Error(error_term(&e)),
                     },
                     None => invalid("release_ref takes a %SnakeBridge.Ref{}"),
+                }
+            }
+            ("repr_ref", Some(Term::Tuple(pair))) => {
+                let reference = pair
+                    .elements
+                    .first()
+                    .and_then(|r| term::to_json(r).ok().and_then(|v| Ref::from_value(&v)));
+                let limit = pair.elements.get(1).and_then(integer_id);
+                match (reference, limit) {
+                    (Some(reference), Some(limit)) => {
+                        match self.pool.repr(&reference, limit.min(4096) as usize).await {
+                            Ok(text) => Reply::Ok(Term::Binary(text.into_bytes().into()), 0),
+                            Err(e) => Reply::Error(error_term(&e)),
+                        }
+                    }
+                    _ => invalid("repr_ref takes {%SnakeBridge.Ref{}, limit}"),
                 }
             }
             ("release_session", Some(session)) => match text(session) {

@@ -16,6 +16,21 @@ defmodule SnakeBridge.Ref do
         }
 
   defimpl Inspect do
-    def inspect(ref, _opts), do: "#SnakeBridge.Ref<#{ref.python_type} #{ref.id}>"
+    # Long enough to recognise a value, short enough for a log line.
+    @limit 60
+
+    # The repr is fetched only here, when a reference is shown, and only from a runtime that
+    # is already running: inspecting never starts one, and the runtime's own process (whose
+    # state and crash reports hold references) never waits on itself.
+    def inspect(ref, _opts) do
+      head = "#SnakeBridge.Ref<#{ref.python_type} #{ref.id}"
+
+      with true <- SnakeBridge.Runtime.Server.running?(),
+           {:ok, text} <- SnakeBridge.repr(ref, @limit) do
+        head <> " " <> text <> ">"
+      else
+        _ -> head <> ">"
+      end
+    end
   end
 end

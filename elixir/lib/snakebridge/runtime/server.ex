@@ -98,6 +98,14 @@ defmodule SnakeBridge.Runtime.Server do
        %{kind: :runtime_unavailable, message: "the :snakebridge application is not started"}}
   end
 
+  @doc false
+  # Whether the runtime is up and the caller is not this server, so a request cannot start
+  # it or wait on the process that would answer it.
+  def running? do
+    is_port(:persistent_term.get({__MODULE__, :port}, nil)) and
+      Process.whereis(__MODULE__) != self()
+  end
+
   @doc "The calling process's session id."
   def session do
     case Process.get(:"$snakebridge_session") do
