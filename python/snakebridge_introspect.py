@@ -19,6 +19,7 @@ paths, no timings. Anything a library prints while imported goes to stderr.
 """
 
 import ast
+import builtins
 import difflib
 import enum
 import importlib
@@ -160,7 +161,9 @@ def canonical(value, depth=0):
     return clean_text(text)
 
 
-def annotation_text(annotation):
+def annotation_text(annotation, namespace=None):
+    """An annotation as source text; with the `namespace` it was written in, every name a spec
+    cannot trust is `Any` (see `honest_annotation`)."""
     if annotation is inspect.Parameter.empty or annotation is inspect.Signature.empty:
         return None
     if isinstance(annotation, str):
@@ -171,11 +174,118 @@ def annotation_text(annotation):
                 text = ast.literal_eval(text)
             except (ValueError, SyntaxError):
                 pass
-        return clean_text(text)
-    return clean_text(inspect.formatannotation(annotation)).replace("builtins.", "")
+    else:
+        text = inspect.formatannotation(annotation).replace("builtins.", "")
+    if namespace is not None:
+        text = honest_annotation(text, namespace)
+    return clean_text(text)
 
 
-def signature_record(signature, source, drop_first=False):
+# Abstract classes of the standard library that specs read by name (as lists, maps, sets and
+# functions); any other abstract class or protocol says nothing a spec can use.
+_READ_BY_NAME = frozenset(
+    "Sequence MutableSequence Iterable Iterator Generator Collection Mapping MutableMapping "
+    "Set MutableSet AbstractSet Callable".split()
+)
+_MISSING = object()
+# Types that mean "not given" (pandas' `lib.NoDefault`, numpy's `_NoValueType`): aliases, not
+# classes, which specs leave out by name.
+_SENTINELS = frozenset(("NoDefault", "_NoDefault", "_NoValueType"))
+
+
+def namespace_of(obj):
+    """The globals an object's annotations were written in, to look their names up."""
+    try:
+        target = inspect.unwrap(obj) if callable(obj) else obj
+    except Exception:  # noqa: BLE001 - a broken __wrapped__ chain
+        target = obj
+    target = getattr(target, "__func__", target)
+    found = getattr(target, "__globals__", None)
+    if isinstance(found, dict):
+        return found
+    module = sys.modules.get(getattr(target, "__module__", None) or "")
+    return vars(module) if module is not None else None
+
+
+def honest_annotation(text, namespace):
+    """`text` with every name a spec cannot trust replaced by `Any`, never evaluated: a name
+    that does not resolve (an alias imported only for type checkers), a TypeVar, a Protocol or
+    an abstract class may stand for a string or a number, so a spec of it as a reference would
+    lie. A spec may be less precise, never wrong."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return text
+    try:
+        return ast.unparse(_Honest(namespace).visit(tree))
+    except Exception:  # noqa: BLE001 - an odd annotation stays as written
+        return text
+
+
+class _Honest(ast.NodeTransformer):
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    def resolve(self, node):
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return _MISSING
+        value = self.namespace.get(node.id, vars(builtins).get(node.id, _MISSING))
+        for part in reversed(parts):
+            if value is _MISSING:
+                break
+            value = getattr(value, part, _MISSING)
+        return value
+
+    def trusted(self, node):
+        if (node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)) in _SENTINELS:
+            return True
+        value = self.resolve(node)
+        if value is _MISSING or isinstance(value, (typing.TypeVar, getattr(typing, "ParamSpec", typing.TypeVar))):
+            return False
+        module = getattr(value, "__module__", None) or ""
+        if module in ("typing", "typing_extensions") or module.split(".")[0] == "numpy":
+            return True
+        if not inspect.isclass(value):
+            return False
+        if getattr(value, "_is_protocol", False) or inspect.isabstract(value):
+            return value.__name__ in _READ_BY_NAME and module in ("typing", "collections.abc")
+        if module == "collections.abc":
+            return value.__name__ in _READ_BY_NAME
+        return True
+
+    def any(self, node):
+        return ast.copy_location(ast.Name(id="Any", ctx=ast.Load()), node)
+
+    def visit_Name(self, node):
+        return node if self.trusted(node) else self.any(node)
+
+    def visit_Attribute(self, node):
+        return node if self.trusted(node) else self.any(node)
+
+    def visit_Subscript(self, node):
+        if not self.trusted(node.value):
+            return self.any(node)
+        head = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+        if head != "Literal":
+            node.slice = self.visit(node.slice)
+        return node
+
+    def visit_Constant(self, node):
+        # A string in type position is a forward reference: check what it names.
+        if isinstance(node.value, str):
+            try:
+                inner = ast.parse(node.value.strip(), mode="eval").body
+            except SyntaxError:
+                return node
+            return ast.copy_location(self.visit(inner), node)
+        return node
+
+
+def signature_record(signature, source, drop_first=False, namespace=None):
     params = list(signature.parameters.values())
     if drop_first and params and params[0].kind in (
         inspect.Parameter.POSITIONAL_ONLY,
@@ -187,12 +297,12 @@ def signature_record(signature, source, drop_first=False):
         record = {"python_name": param.name, "kind": KIND_NAMES[param.kind]}
         if param.default is not inspect.Parameter.empty:
             record["default"] = canonical(param.default)
-        annotation = annotation_text(param.annotation)
+        annotation = annotation_text(param.annotation, namespace)
         if annotation is not None:
             record["annotation"] = annotation
         out.append(record)
     result = {"params": out, "source": source}
-    returns = annotation_text(signature.return_annotation)
+    returns = annotation_text(signature.return_annotation, namespace)
     if returns is not None:
         result["returns"] = returns
     return result
@@ -528,7 +638,7 @@ def runtime_overloads(obj):
     out = []
     for variant in variants:
         try:
-            out.append(signature_record(inspect.signature(variant), "inspect"))
+            out.append(signature_record(inspect.signature(variant), "inspect", namespace=namespace_of(variant)))
         except (ValueError, TypeError):
             continue
     return out
@@ -561,7 +671,7 @@ def signature_of(obj, name, drop_first=False):
         plain = inspect.isfunction(inspect.unwrap(obj)) if callable(obj) else False
         has_text = bool(getattr(obj, "__text_signature__", None))
         source = "text_signature" if has_text and not plain else "inspect"
-        return signature_record(signature, source, drop_first)
+        return signature_record(signature, source, drop_first, namespace_of(obj))
     parsed = signature_from_doc(name, inspect.getdoc(obj))
     if parsed is not None and drop_first and parsed["params"]:
         parsed["params"] = parsed["params"][1:] if parsed["params"][0]["python_name"] in ("self", "cls") else parsed["params"]
@@ -625,7 +735,7 @@ def describe_member(cls, class_path, module_path, name):
         record.update(kind="class_method", signature=signature, doc=doc_of(bound, name), overloads=overloads_of(bound, name, signature, cls.__module__, cls.__name__))
     elif isinstance(raw, property):
         record.update(kind="property", signature=None, doc=doc_of(raw))
-        returns = annotation_text(inspect.signature(raw.fget).return_annotation) if raw.fget else None
+        returns = annotation_text(inspect.signature(raw.fget).return_annotation, namespace_of(raw.fget)) if raw.fget else None
         if returns:
             record["returns"] = returns
     elif inspect.isfunction(raw) or inspect.ismethoddescriptor(raw) or inspect.isbuiltin(raw) or type(raw).__name__ in (

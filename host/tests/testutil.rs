@@ -220,10 +220,11 @@ pub fn assert_compiles_and_is_formatted(files: &[(String, String)]) {
             lines.join("\n")
         );
     }
-    let runtime: Vec<PathBuf> = std::fs::read_dir(repo().join("elixir/lib/snakebridge"))
+    let mut runtime: Vec<PathBuf> = std::fs::read_dir(repo().join("elixir/lib/snakebridge"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
+    runtime.push(repo().join("elixir/lib/snakebridge.ex"));
     let out = dir.path().join("ebin");
     std::fs::create_dir_all(&out).unwrap();
     let compile = Command::new("elixirc")
