@@ -217,6 +217,14 @@ defmodule SnakeBridge.RuntimeTest do
       assert ledger =~ ~s("function": "sqrt")
       assert ledger =~ ~s("module": "os.path")
     end
+
+    # See #10: a call that failed was offered for promotion.
+    test "a dynamic call that fails stays out of the ledger" do
+      assert {:error, %SnakeBridge.Error{}} = SnakeBridge.call("math", "no_such_function", [1])
+      project = Application.fetch_env!(:snakebridge, :project_dir)
+      ledger = Path.join(project, ".snakebridge/ledger.json")
+      refute File.exists?(ledger) and File.read!(ledger) =~ "no_such_function"
+    end
   end
 
   test "the pool serves concurrent callers" do

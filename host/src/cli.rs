@@ -86,7 +86,11 @@ pub enum Command {
         symbols: Vec<String>,
     },
     /// List the dynamic calls the runtime recorded in `.snakebridge/ledger.json`.
-    Ledger,
+    Ledger {
+        /// Forget these entries, by Python path (`builtins.repr`) or Elixir name.
+        #[arg(long, value_name = "SYMBOL", num_args = 1..)]
+        drop: Vec<String>,
+    },
     /// Generate wrappers for dynamic calls from the ledger.
     Promote {
         /// Every call the manifest does not cover yet.

@@ -792,12 +792,7 @@ fn declare(
     if !python.split('.').all(is_python_identifier) {
         return None;
     }
-    let (below, last) = python.rsplit_once('.').unwrap_or(("", &python));
-    let (elixir_module, elixir_name) = if last.starts_with(|c: char| c.is_ascii_uppercase()) {
-        naming::elixir_function_path(library_module, &python, "new")?
-    } else {
-        naming::elixir_function_path(library_module, below, last)?
-    };
+    let (elixir_module, elixir_name) = naming::elixir_callable_path(library_module, &python)?;
     let (line, column) = line_column(text, span.start);
     Some(Declared {
         python,

@@ -169,12 +169,18 @@ impl Recorder {
                 count,
             })
             .collect();
-        let mut text = serde_json::to_string_pretty(&ledger).map_err(|e| e.to_string())?;
-        text.push('\n');
-        let dir = crate::write::Directory::create(&self.root, crate::project::METADATA_DIR)
-            .map_err(|e| e.to_string())?;
-        dir.write_if_changed("ledger.json", text.as_bytes())
-            .map_err(|e| e.to_string())?;
-        Ok(())
+        save(&self.root, &ledger).map_err(|e| e.to_string())
     }
+}
+
+/// Writes the ledger, atomically.
+pub fn save(root: &Path, ledger: &Ledger) -> Result<(), crate::write::Error> {
+    let mut text = serde_json::to_vec_pretty(ledger).map_err(|e| crate::write::Error::Io {
+        path: root.join(PATH),
+        source: std::io::Error::other(e),
+    })?;
+    text.push(b'\n');
+    let dir = crate::write::Directory::create(root, crate::project::METADATA_DIR)?;
+    dir.write_if_changed("ledger.json", &text)?;
+    Ok(())
 }

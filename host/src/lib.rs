@@ -313,8 +313,13 @@ fn run(cli: cli::Cli, printer: printer::Printer) -> Result<Outcome, Error> {
             commands::prune::report(&project, &options, &outcome);
             Ok(Outcome::Done)
         }
-        cli::Command::Ledger => {
+        cli::Command::Ledger { drop } => {
             let project = project::Project::load(&root, printer, &environment)?;
+            if !drop.is_empty() {
+                for path in commands::promote::drop(&project, &drop)? {
+                    project.printer.status(format!("dropped {path}"));
+                }
+            }
             commands::promote::report_list(&project, &commands::promote::list(&project)?);
             Ok(Outcome::Done)
         }

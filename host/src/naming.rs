@@ -185,6 +185,18 @@ pub fn camelize(name: &str) -> String {
         .join(".")
 }
 
+/// The Elixir function a Python path below a library names: `linalg.norm` in `Numpy` is
+/// `Numpy.Linalg.norm`, a class (a capitalised last name, `Counter`) its constructor
+/// `Counter.new`.
+pub fn elixir_callable_path(library_module: &str, python: &str) -> Option<(String, String)> {
+    let (below, last) = python.rsplit_once('.').unwrap_or(("", python));
+    if last.starts_with(|c: char| c.is_ascii_uppercase()) {
+        elixir_function_path(library_module, python, "new")
+    } else {
+        elixir_function_path(library_module, below, last)
+    }
+}
+
 /// The Elixir module and function a Python function becomes: `norm` at `linalg` below a
 /// library whose module is `Numpy` is `Numpy.Linalg.norm`. `below` is the dotted path under
 /// the library, empty for its top level.

@@ -415,8 +415,20 @@ impl Handler {
             Err(e) => return invalid(&e.0),
         };
         match self.pool.call(&call).await {
-            Ok(value) => value_reply(&value),
+            Ok(value) => {
+                self.record_dynamic(request, &call);
+                value_reply(&value)
+            }
             Err(e) => Reply::Error(error_term(&e)),
+        }
+    }
+
+    /// Tells the hook about a dynamic call that succeeded: only those are worth a wrapper.
+    fn record_dynamic(&self, request: &Map, call: &Call) {
+        if matches!(field(request, "dynamic"), Some(Term::Atom(a)) if a.name == "true")
+            && let Some(hook) = &self.on_dynamic
+        {
+            hook(call);
         }
     }
 
@@ -427,6 +439,7 @@ impl Handler {
         };
         match self.pool.stream(&call).await {
             Ok(stream) => {
+                self.record_dynamic(request, &call);
                 let id = self.next_stream.fetch_add(1, Ordering::SeqCst);
                 self.lock_streams()
                     .insert(id, Arc::new(tokio::sync::Mutex::new(stream)));
@@ -539,11 +552,6 @@ impl Handler {
                 _ => None,
             },
         };
-        if matches!(field(request, "dynamic"), Some(Term::Atom(a)) if a.name == "true")
-            && let Some(hook) = &self.on_dynamic
-        {
-            hook(&call);
-        }
         Ok(call)
     }
 

@@ -46,7 +46,9 @@ pub fn usage(manifest: &Manifest, calls: &[Call], ignore_tests: bool) -> Usage {
 
 pub fn run(project: &Project) -> Result<Usage, Error> {
     let manifest = manifest::load(&project.root)?;
-    Ok(usage(&manifest, &project.calls(&project.scan()), false))
+    let mut calls = project.calls(&project.scan());
+    calls.extend(super::promote::ledger_calls(project)?);
+    Ok(usage(&manifest, &calls, false))
 }
 
 pub fn report(project: &Project, usage: &Usage) {

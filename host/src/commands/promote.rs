@@ -7,17 +7,81 @@ use serde_json::json;
 
 use crate::diagnostics::{Problem, Problems};
 use crate::ledger::{self, Entry};
-use crate::model::Manifest;
+use crate::model::{Call, CallKind, Manifest};
 use crate::pipeline;
 use crate::plan::Need;
 use crate::project::Project;
 use crate::{Error, lock, manifest, naming};
 
-/// Where a ledger entry would live in Elixir: `numpy.fft.fft` → (`Numpy.Fft`, `fft`).
+/// Where a ledger entry would live in Elixir: `numpy.fft.fft` → (`Numpy.Fft`, `fft`), a class
+/// `pandas.Timestamp` → (`Pandas.Timestamp`, `new`).
 fn elixir_target(project: &Project, entry: &Entry) -> Option<(String, String)> {
     let library = project.config.libraries.get(&entry.library)?;
     let below = entry.module.strip_prefix(&library.name)?;
-    naming::elixir_function_path(&library.elixir_module, below, &entry.function)
+    if !below.is_empty() && !below.starts_with('.') {
+        return None;
+    }
+    let python = format!("{below}.{}", entry.function);
+    naming::elixir_callable_path(&library.elixir_module, python.trim_start_matches('.'))
+}
+
+/// The ledger's entries as calls from `.snakebridge/ledger.json`, so that `analyze` and
+/// `prune` count a promoted wrapper the runtime calls by name as used.
+pub fn ledger_calls(project: &Project) -> Result<Vec<Call>, Error> {
+    let ledger = ledger::load(&project.root)?;
+    Ok(ledger
+        .calls
+        .iter()
+        .filter_map(|entry| {
+            let (module, function) = elixir_target(project, entry)?;
+            Some(Call {
+                module,
+                function,
+                arity: entry.arity,
+                file: ledger::PATH.to_string(),
+                line: 0,
+                column: 0,
+                kind: CallKind::Apply,
+            })
+        })
+        .collect())
+}
+
+/// Forgets the ledger entries named by Python path or Elixir id; returns their Python paths.
+pub fn drop(project: &Project, names: &[String]) -> Result<Vec<String>, Error> {
+    let _lock = project.lock_run()?;
+    let mut ledger = ledger::load(&project.root)?;
+    let matches = |entry: &Entry, name: &str| {
+        entry.python_path() == name
+            || elixir_target(project, entry).is_some_and(|(m, f)| format!("{m}.{f}") == name)
+    };
+    let problems: Vec<Problem> = names
+        .iter()
+        .filter(|name| !ledger.calls.iter().any(|e| matches(e, name)))
+        .map(|name| not_in_ledger(name))
+        .collect();
+    if !problems.is_empty() {
+        return Err(Error::Problems(Problems {
+            summary: "nothing was dropped".into(),
+            problems,
+        }));
+    }
+    let mut dropped = Vec::new();
+    ledger.calls.retain(|entry| {
+        let keep = !names.iter().any(|name| matches(entry, name));
+        if !keep {
+            dropped.push(entry.python_path());
+        }
+        keep
+    });
+    ledger::save(&project.root, &ledger)?;
+    Ok(dropped)
+}
+
+fn not_in_ledger(name: &str) -> Problem {
+    Problem::new("not_in_ledger", format!("`{name}` is not in the ledger"))
+        .symbol(name.to_string())
+        .help("`snakebridge ledger` lists what the runtime recorded; pass `numpy.fft.fft` or `Numpy.Fft.fft`")
 }
 
 /// A ledger entry and whether the manifest already covers it.
@@ -99,13 +163,12 @@ pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<pipelin
         chosen.extend(listed.iter().filter(|l| !l.covered));
     } else {
         for name in names {
-            match listed.iter().find(|l| l.entry.python_path() == *name || l.elixir.as_deref() == Some(name)) {
+            match listed
+                .iter()
+                .find(|l| l.entry.python_path() == *name || l.elixir.as_deref() == Some(name))
+            {
                 Some(l) => chosen.push(l),
-                None => problems.push(
-                    Problem::new("not_in_ledger", format!("`{name}` is not in the ledger"))
-                        .symbol(name.clone())
-                        .help("`snakebridge ledger` lists what the runtime recorded; pass `numpy.fft.fft` or `Numpy.Fft.fft`"),
-                ),
+                None => problems.push(not_in_ledger(name)),
             }
         }
     }
@@ -154,6 +217,15 @@ pub fn promote(project: &Project, all: bool, names: &[String]) -> Result<pipelin
                 )
                 .help("add its library to `[libraries]` in `snakebridge.toml`"),
             ),
+        }
+    }
+    // With `--all`, an entry that cannot become a wrapper must not hold back the others.
+    if all {
+        for problem in problems.drain(..) {
+            project.printer.warn(format!(
+                "skipped: {} (`snakebridge ledger --drop` forgets it)",
+                problem.message
+            ));
         }
     }
     if !problems.is_empty() {

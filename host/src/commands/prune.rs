@@ -38,7 +38,9 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
     let _lock = project.lock_run()?;
     let mut manifest = manifest::load(&project.root)?;
     let old_lock = lock::load(&project.root)?;
-    let calls = project.calls(&project.scan());
+    let mut calls = project.calls(&project.scan());
+    // A wrapper the runtime calls by name (promoted from the ledger) is in use.
+    calls.extend(super::promote::ledger_calls(project)?);
     let usage = analyze::usage(&manifest, &calls, options.ignore_tests);
     let in_scope = |library: &str| {
         options

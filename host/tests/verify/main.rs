@@ -269,7 +269,9 @@ fn ledger_and_promote_round_trip() {
         ".snakebridge/ledger.json",
         r#"{"schema": 1, "calls": [
             {"library": "numpy", "module": "numpy.fft", "function": "fft", "arity": 1, "count": 3},
-            {"library": "math", "module": "math", "function": "sqrt", "arity": 1, "count": 1}]}"#,
+            {"library": "math", "module": "math", "function": "sqrt", "arity": 1, "count": 1},
+            {"library": "builtins", "module": "builtins", "function": "repr", "arity": 1, "count": 1},
+            {"library": "statistics", "module": "statistics", "function": "NormalDist", "arity": 2, "count": 1}]}"#,
     );
     let listed = project.run(&["ledger"]);
     listed.assert_success();
@@ -303,7 +305,7 @@ fn ledger_and_promote_round_trip() {
             "numpy = { version = \"~> 2.0\", exclude = [\"fft.fft\"] }",
         ),
     );
-    let excluded = project.run(&["promote", "--all"]);
+    let excluded = project.run(&["promote", "numpy.fft.fft"]);
     excluded.assert_failure();
     assert!(
         excluded
@@ -314,7 +316,37 @@ fn ledger_and_promote_round_trip() {
     );
     project.write("snakebridge.toml", CONFIG);
 
-    project.run(&["promote", "--all"]).assert_success();
+    // See #10: one entry that cannot become a wrapper (`builtins` is no configured library)
+    // held back `--all`; it is skipped with a warning, and `ledger --drop` forgets it.
+    let all = project.run(&["promote", "--all"]);
+    all.assert_success();
+    assert!(
+        all.stderr
+            .contains("skipped: `builtins.repr` has no configured library"),
+        "{}",
+        all.stderr
+    );
+    let dropped = project.run(&["ledger", "--drop", "builtins.repr"]);
+    dropped.assert_success();
+    assert!(
+        !dropped.stdout.contains("builtins.repr"),
+        "{}",
+        dropped.stdout
+    );
+    assert!(!project.read(".snakebridge/ledger.json").contains("repr"));
+    // A class promotes to its module's constructor, not `Stats.py_NormalDist`.
+    assert!(
+        project
+            .read("lib/snakebridge_generated/statistics.ex")
+            .contains("defmodule Stats.NormalDist do")
+    );
+    // Promoted wrappers are used (the runtime calls them by name): prune keeps them.
+    project.run(&["prune"]).assert_success();
+    assert!(
+        project
+            .read(".snakebridge/manifest.json")
+            .contains("\"Numpy.Fft.fft\"")
+    );
     let manifest = project.read(".snakebridge/manifest.json");
     assert!(
         manifest.contains("\"Numpy.Fft.fft\""),
