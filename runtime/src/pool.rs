@@ -266,15 +266,18 @@ impl Pool {
         })
     }
 
+    /// The running worker that holds `reference`'s object, if it still runs.
+    fn worker_of(&self, reference: &Ref) -> Option<Arc<Worker>> {
+        let state = self.inner.lock();
+        state.slots.iter().find_map(|slot| match &slot.worker {
+            SlotWorker::Ready(w) if Some(w.pid) == reference.worker_pid() => Some(w.clone()),
+            _ => None,
+        })
+    }
+
     /// Releases a reference; `false` if it was already gone.
     pub async fn release_ref(&self, reference: &Ref) -> Result<bool, Error> {
-        let worker = {
-            let state = self.inner.lock();
-            state.slots.iter().find_map(|slot| match &slot.worker {
-                SlotWorker::Ready(w) if Some(w.pid) == reference.worker_pid() => Some(w.clone()),
-                _ => None,
-            })
-        };
+        let worker = self.worker_of(reference);
         let Some(worker) = worker else {
             return Ok(false);
         };
@@ -291,13 +294,7 @@ impl Pool {
     /// A short `repr` of a reference's object, at most `limit` characters, for showing it
     /// (Elixir's `Inspect`); taken on the thread each worker keeps free for bookkeeping.
     pub async fn repr(&self, reference: &Ref, limit: usize) -> Result<String, Error> {
-        let worker = {
-            let state = self.inner.lock();
-            state.slots.iter().find_map(|slot| match &slot.worker {
-                SlotWorker::Ready(w) if Some(w.pid) == reference.worker_pid() => Some(w.clone()),
-                _ => None,
-            })
-        };
+        let worker = self.worker_of(reference);
         let Some(worker) = worker else {
             return Err(Error::Python(PythonError {
                 python_type: "snakebridge.RefNotFoundError".into(),

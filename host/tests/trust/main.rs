@@ -352,6 +352,33 @@ fn two_python_names_for_one_elixir_name_are_an_error_naming_both() {
     assert!(!project.path("snakebridge.lock").exists());
 }
 
+/// See #9 (report #10): a method `new` was unreachable behind the constructor. In a class
+/// module `new` is the constructor and the method is `py_new`, which calls the method.
+#[test]
+fn a_method_named_new_is_py_new_beside_the_constructor() {
+    let project = TestProject::new(&format!(
+        "{PYTHON}[libraries]\ncoll = {{ path = \"py\" }}\n"
+    ));
+    project.write(
+        "py/coll.py",
+        "class Box:\n    def __init__(self, size):\n        self.size = size\n\n    def new(self, extra):\n        return self.size + extra\n",
+    );
+    project.write(
+        "lib/app.ex",
+        "defmodule App do\n  def f(box), do: {Coll.Box.new(1), Coll.Box.py_new(box, 2)}\nend\n",
+    );
+    project.run(&["generate"]).assert_success();
+    let manifest = project.read(".snakebridge/manifest.json");
+    let symbols: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let symbols = &symbols["libraries"]["coll"]["symbols"];
+    assert_eq!(symbols["Coll.Box.new"]["kind"], "constructor", "{manifest}");
+    assert_eq!(symbols["Coll.Box.py_new"]["kind"], "method", "{manifest}");
+    assert_eq!(
+        symbols["Coll.Box.py_new"]["python_name"], "Box.new",
+        "{manifest}"
+    );
+}
+
 /// See #9: a parameter name in the manifest was copied into the generated code as is.
 #[test]
 fn a_manifest_whose_names_are_code_is_refused() {
