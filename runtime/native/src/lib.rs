@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use snakebridge_runtime::PROTOCOL_VERSION;
@@ -58,6 +59,8 @@ fn start(
         .max_blocking_threads(threads.max(1))
         .thread_stack_size(THREAD_STACK)
         .thread_name("snakebridge-native")
+        .on_thread_start(keep_thread_state)
+        .on_thread_stop(drop_thread_state)
         .enable_all()
         .build()
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
@@ -89,6 +92,37 @@ fn start(
     Ok(Server {
         running: Mutex::new(Some((runtime, stop))),
     })
+}
+
+thread_local! {
+    /// This thread's Python thread state, made when the thread starts and kept until it stops.
+    static KEPT: std::cell::Cell<Option<(ffi::PyGILState_STATE, *mut ffi::PyThreadState)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Gives a runtime thread one Python thread state for its whole life. Without it every call's
+/// `Python::attach` made one and tore it down, and Python 3.11 maps and unmaps a thread state's
+/// frame stack: an `munmap` per call, which in a multi-threaded process flushes every core's TLB.
+fn keep_thread_state() {
+    // SAFETY: the interpreter is initialised (this module was imported by it). `Ensure` takes
+    // the GIL with a new thread state, `SaveThread` releases the GIL and keeps that state, so a
+    // later `Python::attach` finds it; `drop_thread_state` undoes both, in the reverse order.
+    unsafe {
+        let gil = ffi::PyGILState_Ensure();
+        let saved = ffi::PyEval_SaveThread();
+        KEPT.set(Some((gil, saved)));
+    }
+}
+
+fn drop_thread_state() {
+    if let Some((gil, saved)) = KEPT.take() {
+        // SAFETY: `saved` is this thread's state, released by `keep_thread_state`, and the GIL
+        // is not held here: restore it, then release the state `Ensure` made.
+        unsafe {
+            ffi::PyEval_RestoreThread(saved);
+            ffi::PyGILState_Release(gil);
+        }
+    }
 }
 
 /// Lets a call through only with the pool's secret, compared in constant time.
