@@ -115,7 +115,7 @@ def lookup(container, name):
 def resolve_container(root, library, segments):
     """Walks Elixir module segments down from the library: returns (python_path, kind, obj)."""
     obj, path = root, library
-    for segment in segments:
+    for position, segment in enumerate(segments):
         for candidate in dict.fromkeys([segment, underscore(segment), segment.lower()]):
             try:
                 obj = lookup(obj, candidate)
@@ -125,9 +125,15 @@ def resolve_container(root, library, segments):
             break
         else:
             raise NotFound(path + "." + underscore(segment), close_matches(underscore(segment), obj))
-        if not (inspect.ismodule(obj) or inspect.isclass(obj)):
+        if not (inspect.ismodule(obj) or inspect.isclass(obj) or (position == len(segments) - 1 and instance(obj))):
             raise NotFound(path, [])
     return path, ("class" if inspect.isclass(obj) else "module"), obj
+
+
+def instance(obj):
+    """An object a module holds whose methods are called like the module's functions
+    (`scipy.stats.norm.cdf`): of a class defined outside the builtins, not itself a routine."""
+    return not inspect.isroutine(obj) and type(obj).__module__ not in ("builtins", "types")
 
 
 def canonical(value, depth=0):

@@ -328,10 +328,21 @@ class Dispatcher:
         return args, {str(key): value for key, value in kwargs.items()}
 
     def _module(self, payload):
+        """The module the call names, or an object a module holds (``scipy.stats.norm``, an
+        instance whose methods are called like a module's functions)."""
         name = payload.get("python_module") or payload.get("library")
         if not name:
             raise ProtocolError("payload names no python_module")
-        return importlib.import_module(name)
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            parent, _, attribute = name.rpartition(".")
+            if error.name != name or not parent:
+                raise
+            found = self._module({"python_module": parent})
+            if not hasattr(found, attribute):
+                raise
+            return getattr(found, attribute)
 
     def _attribute(self, payload, key, within=None):
         """The module attribute ``payload[key]``, a dotted path (below the class ``within``,

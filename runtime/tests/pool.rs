@@ -962,3 +962,15 @@ async fn class_and_static_methods_are_called_on_their_class() {
     let half = pool.call(&from_float).await.unwrap();
     assert_eq!(tag(&half), Some("ref"), "{half}");
 }
+
+/// See #10: `scipy.stats.norm.cdf` is a method of an instance a module holds; a wrapper module
+/// for it names `scipy.stats.norm`, which is no module to import.
+#[tokio::test(flavor = "multi_thread")]
+async fn methods_of_an_instance_a_module_holds_are_called_like_functions() {
+    let pool = pool(1).await;
+    let incr = Call::function("runtime_fixture.shared", "incr").arg(5);
+    assert_eq!(pool.call(&incr).await.unwrap(), json!(105));
+    let missing = Call::function("runtime_fixture.nothing_here", "incr");
+    let error = pool.call(&missing).await.unwrap_err();
+    assert!(error.to_string().contains("ModuleNotFoundError"), "{error}");
+}

@@ -801,3 +801,31 @@ fn hundreds_of_real_functions_compile_and_are_formatted() {
         testutil::assert_compiles_and_is_formatted(&files);
     }
 }
+
+/// See #10: `promote scipy.stats.norm.cdf` said Python has no `scipy.stats.norm`, a module-level
+/// instance; its methods are a module's functions to Elixir (`Scipy.Stats.Norm.cdf/1`).
+#[test]
+fn methods_of_a_module_level_instance_are_functions_of_its_module() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\ninst = { path = \"py\" }\n",
+    );
+    project.write(
+        "py/inst.py",
+        "class Gen:\n    def cdf(self, x):\n        \"\"\"Twice `x`.\"\"\"\n        return 2 * x\n\n\nnorm = Gen()\n",
+    );
+    project.write(
+        "lib/app.ex",
+        "defmodule App do\n  def f(x), do: Inst.Norm.cdf(x)\nend\n",
+    );
+    project.run(&["generate"]).assert_success();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&project.read(".snakebridge/manifest.json")).unwrap();
+    let symbol = &manifest["libraries"]["inst"]["symbols"]["Inst.Norm.cdf"];
+    assert_eq!(symbol["kind"], "function", "{manifest}");
+    assert_eq!(symbol["python_module"], "inst.norm", "{manifest}");
+    if cfg!(feature = "test-elixir") {
+        let mut files = project.generated();
+        files.push(("app.ex".into(), project.read("lib/app.ex")));
+        testutil::assert_compiles_and_is_formatted(&files);
+    }
+}
