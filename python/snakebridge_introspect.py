@@ -318,8 +318,10 @@ def signature_from_doc(name, doc):
     """Parses a C function's docstring head: `log(x, [base=math.e])` or `range(start, stop[, step])`."""
     if not doc:
         return None
-    head = doc.strip().splitlines()[0].strip()
-    match = re.match(r"^" + re.escape(name) + r"\((.*)\)(\s*-+>.*)?$", head)
+    # The head is the first line, or a line of its own among the first few after a summary
+    # (`timedelta`'s docstring says what it is, then `timedelta(days=0, seconds=0, ...)`).
+    pattern = re.compile(r"^" + re.escape(name) + r"\((.*)\)(\s*-+>.*)?$")
+    match = next(filter(None, (pattern.match(line.strip()) for line in doc.strip().splitlines()[:6])), None)
     if not match:
         return None
     params, depth, token, tokens = [], 0, "", []

@@ -32,7 +32,7 @@ fn snapshot_settings() -> insta::Settings {
     settings.set_prepend_module_to_snapshot(false);
     // Versions of the machine's Python and numpy only reach headers; keep snapshots portable.
     settings.add_filter(
-        r"`(math|statistics|json|collections)` 3\.\d+\.\d+",
+        r"`(math|statistics|json|collections|datetime)` 3\.\d+\.\d+",
         "`$1` [PYTHON]",
     );
     settings
@@ -49,6 +49,7 @@ fn generated_bindings_are_stable_compile_and_are_formatted() {
         [
             "annotated.ex",
             "collections.ex",
+            "datetime.ex",
             "hostile_names.ex",
             "json.ex",
             "math.ex",
@@ -475,7 +476,7 @@ fn json_output_is_data() {
     let output = project.run(&["--format", "json", "generate"]);
     output.assert_success();
     let value: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
-    assert_eq!(value["files"], 8);
+    assert_eq!(value["files"], 9);
     assert_eq!(value["introspected"]["numpy"], 4);
 }
 
