@@ -18,7 +18,7 @@ use walker::Targets;
 use walker::{FoundCall, Position, Walker};
 
 /// Bumped whenever the walker's output for the same source can change, to drop old caches.
-const SCANNER_VERSION: u32 = 2;
+const SCANNER_VERSION: u32 = 3;
 
 /// The stack of the threads that walk trees: the walk recurses once per level of nesting, up
 /// to `walker::MAX_DEPTH`, and an unoptimised build's frames are large.
@@ -79,6 +79,9 @@ struct CachedFile {
     /// Where a subtree nested too deep to walk starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     too_deep: Option<(u32, u32)>,
+    /// Where the first byte that is not UTF-8 is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_utf8: Option<(u32, u32)>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -133,41 +136,45 @@ pub fn scan_source(file: &str, source: &str, modules: &[String]) -> (Vec<Call>, 
     (calls, warning)
 }
 
-/// Warnings about a file as a whole: its size, and bytes that are not UTF-8 (scanned as
-/// U+FFFD, so a call spelled with them is missed).
-fn file_warnings(file: &str, bytes: &[u8]) -> Vec<Warning> {
-    let mut warnings = Vec::new();
-    if bytes.len() > LARGE_FILE_BYTES {
-        warnings.push(Warning {
-            file: file.to_string(),
-            line: 1,
-            column: 1,
-            message: format!(
-                "this file is {:.1} MB, over the {} MB past which scans get slow; if it is \
-                 generated, list it in `[project] exclude`",
-                bytes.len() as f64 / 1e6,
-                LARGE_FILE_BYTES >> 20
-            ),
-        });
+fn large_file_warning(file: &str, bytes: usize) -> Warning {
+    Warning {
+        file: file.to_string(),
+        line: 1,
+        column: 1,
+        message: format!(
+            "this file is {:.1} MB, over the {} MB past which scans get slow; if it is \
+             generated, list it in `[project] exclude`",
+            bytes as f64 / 1e6,
+            LARGE_FILE_BYTES >> 20
+        ),
     }
-    if let Err(error) = std::str::from_utf8(bytes) {
-        let before = &bytes[..error.valid_up_to()];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |newline| newline + 1);
-        let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
-        warnings.push(Warning {
-            file: file.to_string(),
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-            message: "not valid UTF-8 here (Elixir source must be); the scan reads it as \
-                      U+FFFD, so a call spelled with these bytes is missed"
-                .into(),
-        });
+}
+
+/// Where the first byte that is not UTF-8 is, if any: the scan reads it as U+FFFD.
+fn not_utf8_at(bytes: &[u8]) -> Option<(u32, u32)> {
+    let valid = std::str::from_utf8(bytes).err()?.valid_up_to();
+    let before = &bytes[..valid];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |newline| newline + 1);
+    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    Some((
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    ))
+}
+
+fn not_utf8_warning(file: &str, line: u32, column: u32) -> Warning {
+    Warning {
+        file: file.to_string(),
+        line,
+        column,
+        message: "not valid UTF-8 here (Elixir source must be); the scan reads it as U+FFFD, \
+                  so a call spelled with these bytes is missed"
+            .into(),
     }
-    warnings
 }
 
 fn too_deep_warning(file: &str, line: u32, column: u32) -> Warning {
@@ -344,11 +351,11 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     let targets = Targets::new(modules.iter().cloned());
     let prefilter = Prefilter::new(&modules);
 
-    // Per file: its cache entry, whether it was parsed now and what it is worth a warning
-    // about (`None` when it cannot call a configured library), or why it could not be read.
+    // Per file: its cache entry, whether it was parsed now and its size (`None` when it
+    // cannot call a configured library), or why it could not be read.
     type Result = (
         String,
-        std::result::Result<Option<(CachedFile, bool, Vec<Warning>)>, String>,
+        std::result::Result<Option<(CachedFile, bool, usize)>, String>,
     );
     let walk = || -> Vec<Result> {
         files
@@ -359,10 +366,9 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
                     if !prefilter.may_call(&bytes) {
                         return None;
                     }
-                    let notes = file_warnings(file, &bytes);
                     let hash = blake3::hash(&bytes).to_hex().to_string();
                     if let Some(cached) = cache.files.get(file).filter(|c| c.blake3 == hash) {
-                        return Some((cached.clone(), false, notes));
+                        return Some((cached.clone(), false, bytes.len()));
                     }
                     let source = String::from_utf8_lossy(&bytes);
                     let scanned = scan_with(parser, &source, &targets);
@@ -372,9 +378,10 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
                             calls: scanned.calls.iter().map(CachedCall::from).collect(),
                             syntax_error: scanned.syntax_error,
                             too_deep: scanned.too_deep,
+                            not_utf8: not_utf8_at(&bytes),
                         },
                         true,
-                        notes,
+                        bytes.len(),
                     ))
                 });
                 (file.clone(), result)
@@ -414,9 +421,14 @@ pub fn scan(request: &Request<'_>, cache_path: Option<&Path>) -> Scan {
     for (file, result) in results {
         match result {
             Ok(None) => {}
-            Ok(Some((entry, parsed, notes))) => {
+            Ok(Some((entry, parsed, size))) => {
                 scan.parsed += usize::from(parsed);
-                scan.warnings.extend(notes);
+                if size > LARGE_FILE_BYTES {
+                    scan.warnings.push(large_file_warning(&file, size));
+                }
+                if let Some((line, column)) = entry.not_utf8 {
+                    scan.warnings.push(not_utf8_warning(&file, line, column));
+                }
                 if let Some((line, column)) = entry.syntax_error {
                     scan.warnings.push(syntax_warning(&file, line, column));
                 }

@@ -319,4 +319,16 @@ fn issue_9_a_huge_or_non_utf8_source_gets_a_warning() {
         scan.warnings[0].message
     );
     assert!(scan.warnings[1].message.contains("UTF-8"));
+    // From the cache, without reading the text again, the same warnings.
+    let cache = dir.path().join("cache.json");
+    let request = snakebridge::scan::Request {
+        root: dir.path(),
+        paths: &["lib".to_string()],
+        exclude: &[],
+        modules: modules(),
+    };
+    let cold = snakebridge::scan::scan(&request, Some(&cache));
+    let warm = snakebridge::scan::scan(&request, Some(&cache));
+    assert_eq!((cold.parsed, warm.parsed), (2, 0));
+    assert_eq!(warm.warnings, scan.warnings);
 }
