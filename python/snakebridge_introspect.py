@@ -243,7 +243,10 @@ class _Honest(ast.NodeTransformer):
         for part in reversed(parts):
             if value is _MISSING:
                 break
-            value = getattr(value, part, _MISSING)
+            try:
+                value = getattr(value, part, _MISSING)
+            except Exception:  # noqa: BLE001 - a lazy `__getattr__` that raised: unresolved
+                return _MISSING
         return value
 
     def trusted(self, node):

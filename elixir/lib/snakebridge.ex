@@ -22,13 +22,15 @@ defmodule SnakeBridge do
       do: Runtime.dynamic(library, function, args, opts)
 
   @doc """
-  A short `repr` of the Python object `ref`, at most `limit` characters (containers are cut
-  after a few items in Python, so a huge object costs no more than a small one). This is what
-  `inspect/1` shows for a reference, in IEx and in logs.
+  A short `repr` of the Python object `ref`, at most `limit` characters: lists, dicts and other
+  built-in containers are cut after a few items before their text is built; any other object's
+  own `__repr__` runs whole and its text is cut. This is what `inspect/1` shows for a
+  reference, in IEx and in logs. Waits at most `timeout` milliseconds.
   """
-  @spec repr(Ref.t(), pos_integer()) :: {:ok, String.t()} | {:error, SnakeBridge.Error.t()}
-  def repr(%Ref{} = ref, limit \\ 80) when is_integer(limit) and limit > 0,
-    do: Runtime.command(:repr_ref, {ref, limit}, 5_000)
+  @spec repr(Ref.t(), pos_integer(), timeout()) ::
+          {:ok, String.t()} | {:error, SnakeBridge.Error.t()}
+  def repr(%Ref{} = ref, limit \\ 80, timeout \\ 5_000) when is_integer(limit) and limit > 0,
+    do: Runtime.command(:repr_ref, {ref, limit}, timeout)
 
   @doc "Frees the Python object `ref`; `{:ok, false}` if it was already gone."
   @spec release(Ref.t()) :: {:ok, boolean()} | {:error, SnakeBridge.Error.t()}

@@ -434,8 +434,9 @@ _forked_hook = [False]
 
 
 def bounded_repr(obj, limit):
-    """A short ``repr`` for showing an object (Elixir's Inspect): containers are cut after a
-    few items before anything is built, and the text at ``limit`` characters."""
+    """A short ``repr`` for showing an object (Elixir's Inspect): built-in containers are cut
+    after a few items before their text is built; any other object's own ``__repr__`` runs
+    whole. The text is cut at ``limit`` characters."""
     shortened = reprlib.Repr()
     shortened.maxlevel = 3
     shortened.maxstring = shortened.maxother = max(limit, 8)

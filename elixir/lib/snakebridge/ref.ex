@@ -16,8 +16,10 @@ defmodule SnakeBridge.Ref do
         }
 
   defimpl Inspect do
-    # Long enough to recognise a value, short enough for a log line.
+    # Long enough to recognise a value, short enough for a log line; and a worker busy in
+    # Python holds up a shell or a log line for at most a second.
     @limit 60
+    @wait 1_000
 
     # The repr is fetched only here, when a reference is shown, and only from a runtime that
     # is already running: inspecting never starts one, and the runtime's own process (whose
@@ -26,7 +28,7 @@ defmodule SnakeBridge.Ref do
       head = "#SnakeBridge.Ref<#{ref.python_type} #{ref.id}"
 
       with true <- SnakeBridge.Runtime.Server.running?(),
-           {:ok, text} <- SnakeBridge.repr(ref, @limit) do
+           {:ok, text} <- SnakeBridge.repr(ref, @limit, @wait) do
         head <> " " <> text <> ">"
       else
         _ -> head <> ">"
