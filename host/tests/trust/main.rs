@@ -352,8 +352,8 @@ fn two_python_names_for_one_elixir_name_are_an_error_naming_both() {
     assert!(!project.path("snakebridge.lock").exists());
 }
 
-/// See #9 (report #10): a method `new` was unreachable behind the constructor. In a class
-/// module `new` is the constructor and the method is `py_new`, which calls the method.
+/// See #9 (report #10, which found the method `new` hard to reach behind the constructor):
+/// pins the rule that keeps both, `new` the constructor and `py_new` the method.
 #[test]
 fn a_method_named_new_is_py_new_beside_the_constructor() {
     let project = TestProject::new(&format!(
