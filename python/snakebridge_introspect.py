@@ -7,12 +7,15 @@ Request::
 
     {"library": "numpy", "stdlib": false, "sys_path": [],
      "modules": [["Linalg"], ...],                       # Elixir segments below the library
-     "symbols": [{"module": ["Linalg"], "candidates": ["norm"]}, ...]}
+     "symbols": [{"module": ["Linalg"], "candidates": ["norm"]}, ...],
+     "list": false}                                      # true: also list every public symbol
 
 Reply::
 
     {"schema": 1, "python": {...}, "library": {...} | null, "error": {...} | null,
-     "modules": [...], "symbols": [...]}                # one entry per request, same order
+     "modules": [...], "symbols": [...],                 # one entry per request, same order
+     "public": [{"below": "linalg", "name": "norm", "kind": "function"}, ...],
+     "unreachable": [{"path": "numpy.polynomial.chebyshev", "taken_by": "...", "symbols": 36}]}
 
 Output is deterministic: no memory addresses, no set or dict-subclass order, no absolute
 paths, no timings. Anything a library prints while imported goes to stderr.
@@ -22,6 +25,7 @@ import ast
 import builtins
 import difflib
 import enum
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -81,6 +85,11 @@ def underscore(segment):
     return "".join(out)
 
 
+def camelize(path):
+    """The host's `naming::camelize`: `polynomial.hermite_e` -> `Polynomial.HermiteE`."""
+    return ".".join("".join(part[:1].upper() + part[1:] for part in segment.split("_") if part) for segment in path.split("."))
+
+
 def public_names(container):
     names = getattr(container, "__all__", None) if inspect.ismodule(container) else None
     if not isinstance(names, (list, tuple)):
@@ -112,11 +121,18 @@ def lookup(container, name):
     raise AttributeError(name)
 
 
+def segment_candidates(obj, segment):
+    """Python names an Elixir module segment may stand for, most likely first; last, public
+    names that camelize to it (`c_` for `C`, `bytes_` for `Bytes`)."""
+    yield from dict.fromkeys([segment, underscore(segment), segment.lower()])
+    yield from (name for name in public_names(obj) if camelize(name) == segment)
+
+
 def resolve_container(root, library, segments):
     """Walks Elixir module segments down from the library: returns (python_path, kind, obj)."""
     obj, path = root, library
     for position, segment in enumerate(segments):
-        for candidate in dict.fromkeys([segment, underscore(segment), segment.lower()]):
+        for candidate in segment_candidates(obj, segment):
             try:
                 obj = lookup(obj, candidate)
             except AttributeError:
@@ -726,6 +742,18 @@ def raw_class_attribute(cls, name):
     return None, None
 
 
+def property_annotation(prop):
+    """A property's return annotation as text; none when its getter has no signature
+    (`property(operator.attrgetter("_drv"))` in pathlib)."""
+    if prop.fget is None:
+        return None
+    try:
+        signature = inspect.signature(prop.fget)
+    except (TypeError, ValueError):
+        return None
+    return annotation_text(signature.return_annotation, namespace_of(prop.fget))
+
+
 def describe_member(cls, class_path, module_path, name):
     raw, owner = raw_class_attribute(cls, name)
     if raw is None:
@@ -746,7 +774,7 @@ def describe_member(cls, class_path, module_path, name):
         record.update(kind="class_method", signature=signature, doc=doc_of(bound, name), overloads=overloads_of(bound, name, signature, cls.__module__, cls.__name__))
     elif isinstance(raw, property):
         record.update(kind="property", signature=None, doc=doc_of(raw))
-        returns = annotation_text(inspect.signature(raw.fget).return_annotation, namespace_of(raw.fget)) if raw.fget else None
+        returns = property_annotation(raw)
         if returns:
             record["returns"] = returns
     elif inspect.isfunction(raw) or inspect.ismethoddescriptor(raw) or inspect.isbuiltin(raw) or type(raw).__name__ in (
@@ -770,6 +798,115 @@ def describe_member(cls, class_path, module_path, name):
     elif owner is not None:
         record["defined_in"] = clean_text(defined_in(owner) or "") + "." + name
     return record
+
+
+def listable_member(raw):
+    """A class attribute a wrapper can reach: a method of any kind or an instance attribute's
+    descriptor, never a nested class or a plain class-level value (an enum member)."""
+    if inspect.isclass(raw):
+        return False
+    return (
+        isinstance(raw, (staticmethod, classmethod, property, functools.cached_property))
+        or inspect.isroutine(raw)
+        or inspect.isdatadescriptor(raw)
+    )
+
+
+def list_public(root, library):
+    """Every public symbol of a library, for `all = true`, sorted.
+
+    A module's public names are its `__all__`, else its names without a leading underscore.
+    Submodules the library holds as attributes are walked breadth first, so each module,
+    class and function is listed once, at its shortest public path. A class brings the public
+    methods and descriptors it defines, and those of bases not listed themselves (a private
+    base such as pandas' `NDFrame`); an object a module holds brings the public methods of its
+    class when that class is the library's own and not listed (`scipy.stats.norm.cdf`).
+
+    Returns the entries and the containers left out because their Elixir module is another
+    Python object's (the module `numpy.polynomial.chebyshev` beside the class `Chebyshev`).
+    """
+    entries, classes, instances, seen = [], [], [], {id(root)}
+    containers = {"": root}
+    level = [("", root)]
+    while level:
+        deeper = []
+        for below, module in level:
+            for name in public_names(module):
+                if not IDENTIFIER.match(name):
+                    continue
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        value = getattr(module, name)
+                except BaseException:  # noqa: BLE001 - a lazy attribute that fails is not listed
+                    continue
+                path = below + "." + name if below else name
+                if inspect.ismodule(value):
+                    held = getattr(value, "__name__", "").startswith(module.__name__ + ".")
+                    if id(value) not in seen and (held or sys.modules.get(module.__name__ + "." + name) is value):
+                        seen.add(id(value))
+                        deeper.append((path, value))
+                        containers[path] = value
+                    continue
+                if inspect.isclass(value) or callable(value):
+                    # A builtin re-exported (`uuid.bytes_`) is Python's, not the library's.
+                    if id(value) in seen or getattr(value, "__module__", None) == "builtins":
+                        continue
+                    seen.add(id(value))
+                    if inspect.isclass(value):
+                        classes.append((path, value))
+                        containers[path] = value
+                    entries.append({"below": below, "name": name, "kind": "class" if inspect.isclass(value) else "function"})
+                    continue
+                entries.append({"below": below, "name": name, "kind": "constant"})
+                if instance(value) and id(value) not in seen and getattr(type(value), "__module__", "").split(".")[0] == library:
+                    seen.add(id(value))
+                    instances.append((path, value))
+                    containers[path] = value
+        level = sorted(deeper, key=lambda item: item[0])
+    listed = {id(cls) for _, cls in classes}
+
+    def members(path, cls, accept):
+        owners = {}
+        for klass in inspect.getmro(cls):
+            for name in vars(klass):
+                owners.setdefault(name, klass)
+        for name, klass in owners.items():
+            if name.startswith("_") or not IDENTIFIER.match(name):
+                continue
+            if klass is not cls and (klass.__module__ == "builtins" or id(klass) in listed):
+                continue
+            if accept(vars(klass)[name]):
+                entries.append({"below": path, "name": name, "kind": "member"})
+
+    for path, cls in classes:
+        members(path, cls, listable_member)
+    for path, value in instances:
+        # An instance of a listed class is served by that class's methods.
+        if id(type(value)) not in listed:
+            members(path, type(value), inspect.isroutine)
+    def own_path(entry):
+        """The container a class entry is itself: its constructor lives there."""
+        return (entry["below"] + "." if entry["below"] else "") + entry["name"]
+
+    unreachable, reached = [], {}
+    paths = {entry["below"] for entry in entries} | {own_path(e) for e in entries if e["kind"] == "class"}
+    for below in sorted(paths - {""}):
+        try:
+            found_path, _, found = resolve_container(root, library, camelize(below).split("."))
+        except BaseException:  # noqa: BLE001
+            found_path, found = None, None
+        reached[below] = found is containers[below]
+        if not reached[below]:
+            count = sum(1 for e in entries if e["below"] == below or (e["kind"] == "class" and own_path(e) == below))
+            unreachable.append({"path": library + "." + below, "taken_by": found_path, "symbols": count})
+    entries = [
+        entry
+        for entry in entries
+        if reached.get(entry["below"], True) and (entry["kind"] != "class" or reached.get(own_path(entry), True))
+    ]
+    entries.sort(key=lambda e: (e["below"], e["name"], e["kind"]))
+    return entries, unreachable
 
 
 class Ambiguous(Exception):
@@ -891,7 +1028,7 @@ def introspect(request):
     library = request["library"]
     for path in reversed(request.get("sys_path", [])):
         sys.path.insert(0, path)
-    reply = {"schema": SCHEMA, "python": python_identity(), "library": None, "error": None, "modules": [], "symbols": []}
+    reply = {"schema": SCHEMA, "python": python_identity(), "library": None, "error": None, "modules": [], "symbols": [], "public": []}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -919,6 +1056,9 @@ def introspect(request):
         "packages": packages,
         "doc": doc_of(root),
     }
+
+    if request.get("list"):
+        reply["public"], reply["unreachable"] = list_public(root, library)
 
     def container(segments):
         path, kind, obj = resolve_container(root, library, segments)

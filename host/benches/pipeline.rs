@@ -295,6 +295,7 @@ fn library(n: usize) -> LibraryRecord {
         modules,
         symbols,
         absent: BTreeMap::new(),
+        all: false,
     }
 }
 
@@ -433,6 +434,7 @@ fn introspect() {
         stdlib: false,
         sys_path: vec![],
         modules: vec![vec![]],
+        list: false,
         symbols: names
             .iter()
             .map(|n| snakebridge::introspect::SymbolRequest {

@@ -106,6 +106,8 @@ pub struct Library {
     pub include: Vec<Declared>,
     /// Symbols never generated; a call to one is an error.
     pub exclude: Vec<Declared>,
+    /// Generate every public symbol, called or not (`all = true`).
+    pub all: bool,
     /// Where `snakebridge.toml` configures it: 1-based line and column of its key.
     pub line: u32,
     pub column: u32,
@@ -338,6 +340,8 @@ struct RawLibraryTable {
     include: Vec<Spanned<String>>,
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    all: bool,
 }
 
 impl<'de> Deserialize<'de> for RawLibrary {
@@ -482,6 +486,7 @@ impl Config {
                     package: None,
                     include: vec![],
                     exclude: vec![],
+                    all: false,
                 },
                 RawLibrary::Table(table) => table,
             };
@@ -599,6 +604,7 @@ impl Config {
                     path: table.path,
                     include,
                     exclude,
+                    all: table.all,
                     line: u32::try_from(line).unwrap_or(u32::MAX),
                     column: u32::try_from(column).unwrap_or(u32::MAX),
                 },

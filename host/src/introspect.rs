@@ -105,6 +105,8 @@ pub struct Request {
     /// Elixir module segments below the library's root module: `["Linalg"]`, `[]` for the root.
     pub modules: Vec<Vec<String>>,
     pub symbols: Vec<SymbolRequest>,
+    /// Also list every public symbol (`all = true`).
+    pub list: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,6 +124,42 @@ pub struct Reply {
     pub error: Option<ImportError>,
     pub modules: Vec<ModuleReply>,
     pub symbols: Vec<SymbolReply>,
+    /// Every public symbol, when the request asked for the list.
+    #[serde(default)]
+    pub public: Vec<PublicSymbol>,
+    /// Public modules, classes and objects left out of `public` because their Elixir module
+    /// is another Python object's.
+    #[serde(default)]
+    pub unreachable: Vec<Unreachable>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Unreachable {
+    /// `numpy.polynomial.chebyshev`
+    pub path: String,
+    /// What the Elixir module stands for instead: `numpy.polynomial.Chebyshev`.
+    pub taken_by: Option<String>,
+    /// How many public symbols it holds.
+    pub symbols: usize,
+}
+
+/// One public symbol of a library: `name` in the module or class at `below` (a dotted path
+/// inside the library, empty for its top level).
+#[derive(Debug, Deserialize)]
+pub struct PublicSymbol {
+    pub below: String,
+    pub name: String,
+    pub kind: PublicKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicKind {
+    Class,
+    Function,
+    Constant,
+    /// A method or attribute of the class (or module-level object) at `below`.
+    Member,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,7 @@
 //!
 //! The pipeline, one module per stage, run in order by [`pipeline`]: [`scan`] finds calls in
 //! Elixir source, [`plan`] compares them with the [`manifest`], [`introspect`] asks Python
-//! about what is new and [`resolve`] turns the answers into [`model`] records, [`stages`] runs
+//! about what is new (every public symbol with `all = true`, see [`listing`]) and [`resolve`] turns the answers into [`model`] records, [`stages`] runs
 //! the typespec, doc and emitter plugins through the [`plugin_host`], and [`output`] puts the
 //! result on disk as one switch along with the [`lock`]. Commands live in [`commands`].
 
@@ -16,6 +16,7 @@ pub mod diagnostics;
 pub mod env_vars;
 pub mod introspect;
 pub mod ledger;
+pub mod listing;
 pub mod lock;
 pub mod manifest;
 pub mod model;

@@ -19,6 +19,16 @@ pub enum CallKind {
     Apply,
     /// Not a call: a library's `include` entry in `snakebridge.toml`.
     Include,
+    /// Not a call: a public symbol of a library with `all = true`.
+    Listed,
+}
+
+impl CallKind {
+    /// Whether the configuration, not the source, asks for the symbol: it has no arity, and
+    /// generates at whatever arities the symbol takes.
+    pub fn is_declared(self) -> bool {
+        matches!(self, Self::Include | Self::Listed)
+    }
 }
 
 /// One call site into a configured library.
@@ -41,7 +51,7 @@ impl Call {
 
     /// `Numpy.mean/2`; an `include` entry, which has no arity, is `Numpy.mean`.
     pub fn mfa(&self) -> String {
-        if self.kind == CallKind::Include {
+        if self.kind.is_declared() {
             format!("{}.{}", self.module, self.function)
         } else {
             format!("{}.{}/{}", self.module, self.function, self.arity)
@@ -238,6 +248,9 @@ pub struct LibraryRecord {
     /// Keyed by `Module.function`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub absent: BTreeMap<String, Absent>,
+    /// Every public symbol was listed (`all = true`) for the configuration the lock records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
 }
 
 impl LibraryRecord {

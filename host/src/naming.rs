@@ -205,16 +205,22 @@ pub fn elixir_function_path(
     below: &str,
     function: &str,
 ) -> Option<(String, String)> {
+    Some((
+        elixir_module_path(library_module, below),
+        elixir_function_name(function, SymbolKind::Function)?,
+    ))
+}
+
+/// The Elixir module a Python module or class below a library becomes: `linalg` below
+/// `Numpy` is `Numpy.Linalg`.
+pub fn elixir_module_path(library_module: &str, below: &str) -> String {
     let mut module = library_module.to_string();
     let below = below.trim_start_matches('.');
     if !below.is_empty() {
         module.push('.');
         module.push_str(&camelize(below));
     }
-    Some((
-        module,
-        elixir_function_name(function, SymbolKind::Function)?,
-    ))
+    module
 }
 
 /// Whether `name` is a valid Elixir alias such as `Numpy.Linalg`.

@@ -47,6 +47,8 @@ pub struct Outcome {
     /// Calls under a broad `import` that Python said are not the library's.
     pub dropped: Vec<String>,
     pub warnings: Vec<scan::Warning>,
+    /// Symbols only `all = true` asked for that could not be generated, and why.
+    pub skipped: Vec<Problem>,
     pub manifest_written: bool,
     pub lock_written: bool,
 }
@@ -125,7 +127,7 @@ pub fn generate(project: &Project, options: &Options) -> Result<Outcome, Error> 
             .as_deref()
             .is_none_or(|only| only == library)
     };
-    let calls: Vec<Call> = project
+    let mut calls: Vec<Call> = project
         .calls(&scan)
         .into_iter()
         .filter(|call| {
@@ -147,6 +149,8 @@ pub fn generate(project: &Project, options: &Options) -> Result<Outcome, Error> 
             .filter(|name| in_scope(name))
             .collect()
     };
+    let listed = list_public(project, &manifest, old_lock.as_ref(), &refresh, &in_scope)?;
+    calls.extend(listed.values().flatten().cloned());
     let mut plan = plan::plan(config, &manifest, &calls, &refresh);
     let mut outcome = Outcome {
         warnings: scan.warnings.clone(),
@@ -182,6 +186,17 @@ pub fn generate(project: &Project, options: &Options) -> Result<Outcome, Error> 
     } else {
         BTreeMap::new()
     };
+    for problem in &outcome.skipped {
+        printer.warn(format!(
+            "`all = true` skipped `{}`: {}",
+            problem.symbol.as_deref().unwrap_or("?"),
+            problem.message
+        ));
+    }
+    for (name, record) in &mut manifest.libraries {
+        let all = config.libraries.get(name).is_some_and(|l| l.all);
+        record.all = all && (record.all || listed.contains_key(name));
+    }
     for dropped in &outcome.dropped {
         printer.status(format!(
             "note: `{dropped}` is not in its imported library; it is left to the compiler"
@@ -227,12 +242,7 @@ pub fn introspect_needs(
             "Introspecting {} symbol(s) of `{name}`",
             needs.len()
         ));
-        let sys_path = library
-            .path
-            .iter()
-            .map(|path| project.root.join(path).display().to_string())
-            .collect();
-        let request = resolve::request(library, needs, sys_path);
+        let request = resolve::request(library, needs, sys_path(project, library));
         let reply = match introspect::run(
             &environment.python,
             &request,
@@ -251,6 +261,7 @@ pub fn introspect_needs(
         let merged = resolve::merge(library, needs, &reply, record);
         outcome.introspected.insert(name.clone(), merged.added);
         outcome.dropped.extend(merged.dropped);
+        outcome.skipped.extend(merged.skipped);
         all_problems.extend(merged.problems);
         if let Some(info) = &reply.library {
             // The managed environment installs only what meets the requirement; another
@@ -273,6 +284,106 @@ pub fn introspect_needs(
     } else {
         Err(problems(
             "introspection found problems; nothing was written",
+            all_problems,
+        ))
+    }
+}
+
+/// The absolute directories a library puts first on `sys.path`: its local `path`.
+fn sys_path(project: &Project, library: &crate::config::Library) -> Vec<String> {
+    library
+        .path
+        .iter()
+        .map(|path| project.root.join(path).display().to_string())
+        .collect()
+}
+
+/// Lists the public symbols of each `all = true` library in scope that the manifest does not
+/// record as listed for its configuration (or that is refreshed), as declared calls by
+/// library.
+fn list_public(
+    project: &Project,
+    manifest: &Manifest,
+    old_lock: Option<&Lock>,
+    refresh: &BTreeSet<String>,
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Result<BTreeMap<String, Vec<Call>>, Error> {
+    let config = &project.config;
+    let wanted: Vec<&crate::config::Library> = config
+        .libraries
+        .values()
+        .filter(|library| library.all && in_scope(&library.name))
+        .filter(|library| {
+            refresh.contains(&library.name)
+                || !manifest
+                    .libraries
+                    .get(&library.name)
+                    .is_some_and(|record| record.all)
+        })
+        .collect();
+    let mut listed = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(listed);
+    }
+    let printer = project.printer;
+    let environment = introspect::ensure_environment(
+        &project.root,
+        config,
+        &project.settings,
+        old_lock,
+        |message| printer.status(message),
+    )?;
+    let mut all_problems = Vec::new();
+    for library in wanted {
+        let mut request = resolve::request(library, &[], sys_path(project, library));
+        request.list = true;
+        let reply = match introspect::run(
+            &environment.python,
+            &request,
+            Duration::from_secs(config.python_timeout_secs),
+        ) {
+            Ok(reply) => reply,
+            Err(
+                error @ (introspect::Error::Timeout { .. } | introspect::Error::Crashed { .. }),
+            ) => {
+                all_problems.push(resolve::batch_failed(&error, &[]));
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if let Some(error) = &reply.error {
+            all_problems.push(resolve::import_problem(library, error, &[]));
+            continue;
+        }
+        for left_out in &reply.unreachable {
+            let below = left_out
+                .path
+                .strip_prefix(&library.name)
+                .unwrap_or(&left_out.path);
+            let module = crate::naming::elixir_module_path(&library.elixir_module, below);
+            let instead = left_out
+                .taken_by
+                .as_ref()
+                .map_or(String::new(), |other| format!(", which is `{other}`"));
+            printer.warn(format!(
+                "`all = true` skipped the {} symbol(s) of `{}`: their Elixir module `{module}` is taken{instead}; call them with `SnakeBridge.call/4`",
+                left_out.symbols, left_out.path
+            ));
+        }
+        let calls = crate::listing::calls(library, &reply.public);
+        let homeless: usize = reply.unreachable.iter().map(|u| u.symbols).sum();
+        printer.status(format!(
+            "Listed {} public symbols of `{}` (`all = true`)",
+            calls.len() + homeless,
+            library.name
+        ));
+        listed.insert(library.name.clone(), calls);
+    }
+    if all_problems.is_empty() {
+        Ok(listed)
+    } else {
+        Err(problems(
+            "listing public symbols failed; nothing was written",
             all_problems,
         ))
     }

@@ -36,6 +36,12 @@ impl Need {
     pub fn only_imported(&self) -> bool {
         !self.calls.is_empty() && self.calls.iter().all(|c| c.kind == CallKind::Import)
     }
+
+    /// Whether only `all = true` asks for it, so a symbol Python cannot describe or snakebridge
+    /// cannot wrap is skipped with a warning rather than failing the run.
+    pub fn only_listed(&self) -> bool {
+        !self.calls.is_empty() && self.calls.iter().all(|c| c.kind == CallKind::Listed)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -113,7 +119,7 @@ pub fn plan(
         if !refresh.contains(&library.name)
             && let Some(symbol) = record.and_then(|r| r.symbols.get(&id))
         {
-            if call.kind == CallKind::Include {
+            if call.kind.is_declared() {
                 continue;
             }
             match arity::widen(symbol.arity, call.arity) {

@@ -7,7 +7,7 @@ use crate::diagnostics::Problem;
 use crate::introspect::{
     FoundSymbol, ImportError, ModuleReply, Reply, Request, SymbolReply, SymbolRequest,
 };
-use crate::model::{Absent, CallKind, LibraryRecord, Module, Signature, Symbol, SymbolKind};
+use crate::model::{Absent, LibraryRecord, Module, Signature, Symbol, SymbolKind};
 use crate::naming;
 use crate::plan::Need;
 
@@ -36,6 +36,7 @@ pub fn request(library: &Library, needs: &[Need], sys_path: Vec<String>) -> Requ
         stdlib: library.stdlib,
         sys_path,
         modules,
+        list: false,
         symbols: needs
             .iter()
             .map(|need| SymbolRequest {
@@ -50,6 +51,8 @@ pub fn request(library: &Library, needs: &[Need], sys_path: Vec<String>) -> Requ
 #[derive(Debug, Default)]
 pub struct Merged {
     pub problems: Vec<Problem>,
+    /// Problems with symbols only `all = true` asked for: they are skipped, not generated.
+    pub skipped: Vec<Problem>,
     /// Calls dropped because Python confirmed an imported name is not the library's.
     pub dropped: Vec<String>,
     pub added: usize,
@@ -85,121 +88,145 @@ pub fn merge(
         .zip(reply.modules.iter())
         .collect();
     for (need, symbol_reply) in needs.iter().zip(&reply.symbols) {
-        let first_call = need.calls.first();
-        let locate = |problem: Problem| match first_call {
-            Some(call) => problem.at(call),
-            None => problem.symbol(need.id()),
-        };
-        match symbol_reply {
-            SymbolReply::Ok(found) => match symbol(need, found) {
-                Ok(symbol) => {
-                    let module_segments = segments(library, &need.module);
-                    if let Some((
-                        _,
-                        ModuleReply::Ok {
-                            python_path,
-                            kind,
-                            doc,
-                        },
-                    )) = module_replies.iter().find(|(s, _)| *s == module_segments)
-                    {
-                        record.modules.insert(
-                            need.module.clone(),
-                            Module {
-                                python_path: python_path.clone(),
-                                kind: *kind,
-                                doc: doc.clone(),
-                            },
-                        );
-                    }
-                    match widen_to_calls(symbol, need) {
-                        Ok(symbol) => {
-                            record.absent.remove(&need.id());
-                            record.symbols.insert(need.id(), symbol);
-                            merged.added += 1;
-                        }
-                        Err(problems) => merged.problems.extend(problems),
-                    }
-                }
-                Err(problem) => merged.problems.push(locate(problem)),
-            },
-            SymbolReply::NotFound {
-                missing,
-                suggestions,
-            } => {
-                if need.only_imported() {
-                    record.absent.insert(
-                        need.id(),
-                        Absent {
-                            reason: format!("Python has no `{missing}`"),
-                        },
-                    );
-                    merged
-                        .dropped
-                        .push(format!("{}/{}", need.id(), need.calls[0].arity));
-                    continue;
-                }
-                let class_entry = first_call.is_some_and(|c| c.kind == CallKind::Include)
-                    && need.function == "new";
-                let help = if class_entry {
-                    // `include` reads a capitalised name as a class.
-                    let name = missing.rsplit('.').next().unwrap_or(missing);
-                    format!(
-                        "Python has no class `{missing}`; a function whose name starts with a capital is included by its Elixir name: `py_{name}`"
-                    )
-                } else if suggestions.is_empty() {
-                    format!("Python has no `{missing}`; check the spelling and the library version")
-                } else {
-                    let names: Vec<String> = suggestions
-                        .iter()
-                        .map(|s| format!("`{}`", suggest(library, need, missing, s)))
-                        .collect();
-                    format!(
-                        "did you mean {}? Python has no `{missing}`",
-                        names.join(" or ")
-                    )
-                };
-                merged.problems.push(locate(
-                    Problem::new(
-                        "symbol_not_found",
-                        format!("`{}` is not in `{}`", need.id(), library.name),
-                    )
-                    .help(help),
-                ));
-            }
-            SymbolReply::Ambiguous { names } => merged.problems.push(locate(
-                Problem::new(
-                    "ambiguous_name",
-                    format!(
-                        "`{}` stands for two Python names, {}: a wrapper can call only one",
-                        need.id(),
-                        names
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(" and ")
-                    ),
-                )
-                .help(format!(
-                    "`{}` is how Elixir spells the first, which it reserves; call the one you mean with `SnakeBridge.call/4` by its Python name",
-                    need.id()
-                )),
-            )),
-            SymbolReply::Error(error) => merged.problems.push(locate(
-                Problem::new(
-                    "introspection_failed",
-                    format!(
-                        "looking up `{}` raised {}: {}",
-                        need.id(),
-                        error.error_type,
-                        error.message
-                    ),
-                )
-                .help(traceback_tail(&error.traceback)),
-            )),
+        let problems_before = merged.problems.len();
+        merge_one(
+            library,
+            need,
+            symbol_reply,
+            &module_replies,
+            record,
+            &mut merged,
+        );
+        if need.only_listed() {
+            let skipped = merged.problems.split_off(problems_before);
+            merged.skipped.extend(skipped);
         }
     }
     merged
+}
+
+/// Merges one need's reply into `record`, or adds its problems to `merged`.
+fn merge_one(
+    library: &Library,
+    need: &Need,
+    symbol_reply: &SymbolReply,
+    module_replies: &[(Vec<String>, &ModuleReply)],
+    record: &mut LibraryRecord,
+    merged: &mut Merged,
+) {
+    let first_call = need.calls.first();
+    let locate = |problem: Problem| match first_call {
+        Some(call) => problem.at(call),
+        None => problem.symbol(need.id()),
+    };
+    match symbol_reply {
+        SymbolReply::Ok(found) => match symbol(need, found) {
+            Ok(symbol) => {
+                let module_segments = segments(library, &need.module);
+                if let Some((
+                    _,
+                    ModuleReply::Ok {
+                        python_path,
+                        kind,
+                        doc,
+                    },
+                )) = module_replies.iter().find(|(s, _)| *s == module_segments)
+                {
+                    record.modules.insert(
+                        need.module.clone(),
+                        Module {
+                            python_path: python_path.clone(),
+                            kind: *kind,
+                            doc: doc.clone(),
+                        },
+                    );
+                }
+                match widen_to_calls(symbol, need) {
+                    Ok(symbol) => {
+                        record.absent.remove(&need.id());
+                        record.symbols.insert(need.id(), symbol);
+                        merged.added += 1;
+                    }
+                    Err(problems) => merged.problems.extend(problems),
+                }
+            }
+            Err(problem) => merged.problems.push(locate(problem)),
+        },
+        SymbolReply::NotFound {
+            missing,
+            suggestions,
+        } => {
+            if need.only_imported() {
+                record.absent.insert(
+                    need.id(),
+                    Absent {
+                        reason: format!("Python has no `{missing}`"),
+                    },
+                );
+                merged
+                    .dropped
+                    .push(format!("{}/{}", need.id(), need.calls[0].arity));
+                return;
+            }
+            let class_entry = first_call.is_some_and(|c| c.kind.is_declared())
+                && need.function == "new";
+            let help = if class_entry {
+                // `include` reads a capitalised name as a class.
+                let name = missing.rsplit('.').next().unwrap_or(missing);
+                format!(
+                    "Python has no class `{missing}`; a function whose name starts with a capital is included by its Elixir name: `py_{name}`"
+                )
+            } else if suggestions.is_empty() {
+                format!("Python has no `{missing}`; check the spelling and the library version")
+            } else {
+                let names: Vec<String> = suggestions
+                    .iter()
+                    .map(|s| format!("`{}`", suggest(library, need, missing, s)))
+                    .collect();
+                format!(
+                    "did you mean {}? Python has no `{missing}`",
+                    names.join(" or ")
+                )
+            };
+            merged.problems.push(locate(
+                Problem::new(
+                    "symbol_not_found",
+                    format!("`{}` is not in `{}`", need.id(), library.name),
+                )
+                .help(help),
+            ));
+        }
+        SymbolReply::Ambiguous { names } => merged.problems.push(locate(
+            Problem::new(
+                "ambiguous_name",
+                format!(
+                    "`{}` stands for two Python names, {}: a wrapper can call only one",
+                    need.id(),
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            )
+            .help(format!(
+                "`{}` is how Elixir spells the first, which it reserves; call the one you mean with `SnakeBridge.call/4` by its Python name",
+                need.id()
+            )),
+        )),
+        SymbolReply::Error(error) => merged.problems.push(locate(
+            Problem::new(
+                "introspection_failed",
+                format!(
+                    "looking up `{}` raised {}: {}",
+                    need.id(),
+                    error.error_type,
+                    error.message
+                ),
+            )
+            .help(traceback_tail(&error.traceback)),
+        )),
+    }
 }
 
 /// The Elixir spelling of a suggested Python name: a module when a module segment was
@@ -258,7 +285,7 @@ pub fn batch_failed(error: &crate::introspect::Error, needs: &[Need]) -> Problem
     }
 }
 
-fn import_problem(library: &Library, error: &ImportError, needs: &[Need]) -> Problem {
+pub fn import_problem(library: &Library, error: &ImportError, needs: &[Need]) -> Problem {
     let first = needs.iter().flat_map(|n| n.calls.first()).next();
     let problem = if error.kind == "package_not_found" {
         let package = library.package.as_deref().unwrap_or(&library.name);
@@ -383,7 +410,7 @@ fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
 fn widen_to_calls(mut symbol: Symbol, need: &Need) -> Result<Symbol, Vec<Problem>> {
     let mut problems = Vec::new();
     // An `include` entry asks for the symbol, at whatever arities it takes.
-    for call in need.calls.iter().filter(|c| c.kind != CallKind::Include) {
+    for call in need.calls.iter().filter(|c| !c.kind.is_declared()) {
         match arity::widen(symbol.arity, call.arity) {
             Some(range) => symbol.arity = range,
             None => problems.push(

@@ -28,5 +28,49 @@ class HonestAnnotationTest(unittest.TestCase):
         )
 
 
+class ListPublicTest(unittest.TestCase):
+    def library(self):
+        lib = types.ModuleType("lib")
+        sub = types.ModuleType("lib.sub")
+        for module in (lib, sub):
+            sys.modules[module.__name__] = module
+            self.addCleanup(sys.modules.pop, module.__name__)
+
+        class _Base:
+            def shared(self):
+                return 1
+
+        class Listed:
+            def inherited(self):
+                return 2
+
+        class Child(_Base, Listed):
+            def own(self):
+                return 3
+
+        for cls in (_Base, Listed, Child):
+            cls.__module__ = "lib"
+        sub.helper = lambda: None
+        lib.sub, lib.Listed, lib.Child, lib.alias = sub, Listed, Child, Child
+        lib._private = lambda: None
+        return lib
+
+    def test_each_object_once_with_the_members_no_listed_class_serves(self):
+        entries, unreachable = introspect.list_public(self.library(), "lib")
+        self.assertEqual(unreachable, [])
+        self.assertEqual(
+            [(e["below"], e["name"], e["kind"]) for e in entries],
+            [
+                ("", "Child", "class"),
+                ("", "Listed", "class"),
+                # A private base's method is the child's; a listed base serves its own.
+                ("Child", "own", "member"),
+                ("Child", "shared", "member"),
+                ("Listed", "inherited", "member"),
+                ("sub", "helper", "function"),
+            ],
+        )
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -47,6 +47,8 @@ timeout = 60
 # mylib = { path = "priv/python" }                   # the project's own Python code
 # Generate symbols no source calls yet, or never generate some:
 # numpy = { version = "~> 2.0", include = ["std", "linalg.norm"], exclude = ["save"] }
+# Generate every public symbol, for code that calls a library dynamically:
+# sympy = { version = "~> 1.13", all = true }
 "#;
 
 const GITIGNORE: &[&str] = &[

@@ -1,5 +1,6 @@
 //! `snakebridge prune`: removes generated symbols the source no longer uses. Only ever on
-//! request, and never a symbol something still calls.
+//! request, and never a symbol something still calls or a library generates whole
+//! (`all = true`).
 
 use std::collections::BTreeSet;
 
@@ -48,12 +49,33 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
             .as_deref()
             .is_none_or(|only| only == library)
     };
+    // `all = true` keeps every symbol its library does not `exclude`.
+    let kept_whole = |library: &str, id: &str| {
+        let Some(config) = project.config.libraries.get(library).filter(|l| l.all) else {
+            return false;
+        };
+        manifest
+            .libraries
+            .get(library)
+            .and_then(|record| record.symbols.get(id))
+            .is_none_or(|symbol| {
+                config
+                    .excluded(&symbol.elixir_module, &symbol.elixir_name)
+                    .is_none()
+            })
+    };
 
     let mut targets: BTreeSet<(String, String)> = BTreeSet::new();
     let mut problems = Vec::new();
     if options.symbols.is_empty() {
         for (name, library) in usage.iter().filter(|(name, _)| in_scope(name)) {
-            targets.extend(library.unused.iter().map(|id| (name.clone(), id.clone())));
+            targets.extend(
+                library
+                    .unused
+                    .iter()
+                    .filter(|id| !kept_whole(name, id))
+                    .map(|id| (name.clone(), id.clone())),
+            );
         }
     } else {
         for requested in &options.symbols {
@@ -74,6 +96,16 @@ pub fn run(project: &Project, options: &Options) -> Result<Outcome, Error> {
                         }
                     });
             match found {
+                Some(Ok((name, _))) if kept_whole(&name, id) => problems.push(
+                    Problem::new(
+                        "generated_whole",
+                        format!("`{id}` is generated because `{name}` sets `all = true`"),
+                    )
+                    .symbol(id)
+                    .help(format!(
+                        "add its Python name to `exclude` of `{name}` in snakebridge.toml first"
+                    )),
+                ),
                 Some(Ok(target)) => {
                     targets.insert(target);
                 }

@@ -741,6 +741,103 @@ fn include_and_exclude_lists() {
     );
 }
 
+/// `all = true` generates every public symbol of each kind, skips what has no Elixir home with
+/// a warning, lists once, and keeps its symbols from `prune` unless excluded.
+#[test]
+fn all_generates_every_public_symbol() {
+    let config = |all: bool| {
+        format!(
+            "[python]\nexecutable = \"python3\"\n[libraries]\n\
+             whole = {{ path = \"py\", all = {all}, exclude = [\"beta\"] }}\n"
+        )
+    };
+    let project = TestProject::new(&config(true));
+    for name in ["__init__.py", "tools.py"] {
+        project.write(
+            &format!("py/whole/{name}"),
+            &std::fs::read_to_string(repo().join("tests/fixtures/python/whole").join(name))
+                .unwrap(),
+        );
+    }
+    project.write("lib/a.ex", "defmodule A do\nend\n");
+    let output = project.run(&["generate"]);
+    output.assert_success();
+    assert!(
+        output.stderr.contains(
+            "`all = true` skipped the 1 symbol(s) of `whole.tools`: their Elixir module `Whole.Tools` is taken, which is `whole.Tools`"
+        ),
+        "{}",
+        output.stderr
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&project.read(".snakebridge/manifest.json")).unwrap();
+    let record = &manifest["libraries"]["whole"];
+    assert_eq!(record["all"], true);
+    let kinds: Vec<(String, String)> = record["symbols"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, s)| (id.clone(), s["kind"].as_str().unwrap().to_string()))
+        .collect();
+    let expected = [
+        ("Whole.Account.deposit", "method"),
+        ("Whole.Account.doubled", "property"),
+        ("Whole.Account.fee", "static_method"),
+        ("Whole.Account.new", "constructor"),
+        ("Whole.Account.opened_with", "class_method"),
+        ("Whole.Counter.tick", "function"),
+        ("Whole.Tools.new", "constructor"),
+        ("Whole.Tools.use", "method"),
+        ("Whole.alpha", "function"),
+        ("Whole.counter", "constant"),
+        ("Whole.py_RATE", "constant"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(id, kind)| (id.to_string(), kind.to_string()))
+        .collect();
+    assert_eq!(kinds, expected);
+    testutil::assert_compiles_and_is_formatted(&project.generated());
+    project.run(&["verify"]).assert_success();
+
+    // Listed once: the next run needs no Python.
+    let output = project.run_with(
+        &["generate"],
+        &[("SNAKEBRIDGE_PYTHON", "/nonexistent/python")],
+    );
+    output.assert_success();
+    assert!(output.stdout.contains("up to date"), "{}", output.stdout);
+
+    // Nothing calls them, and still they stay.
+    let output = project.run(&["prune", "--dry-run"]);
+    output.assert_success();
+    assert!(
+        output.stdout.contains("nothing to prune"),
+        "{}",
+        output.stdout
+    );
+    let output = project.run(&["prune", "Whole.alpha"]);
+    output.assert_failure();
+    assert!(
+        output
+            .stderr
+            .contains("`Whole.alpha` is generated because `whole` sets `all = true`"),
+        "{}",
+        output.stderr
+    );
+
+    // Without `all`, they are ordinary unused symbols.
+    project.write("snakebridge.toml", &config(false));
+    project.run(&["generate"]).assert_success();
+    let output = project.run(&["prune", "--dry-run"]);
+    output.assert_success();
+    assert!(
+        output.stdout.contains("would prune Whole.alpha"),
+        "{}",
+        output.stdout
+    );
+}
+
 /// `include` reads a capitalised name as a class; the error says how to name a capitalised
 /// function instead, and that spelling works.
 #[test]

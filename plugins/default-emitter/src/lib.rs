@@ -1,5 +1,6 @@
 //! The default emitter: one Elixir source file per library, laid out exactly as `mix format`
-//! would, so generated files pass `mix format --check-formatted` as they are.
+//! would, so generated files pass `mix format --check-formatted` as they are. A library of more
+//! than [`SPLIT_AT_SYMBOLS`] symbols gets one file per Elixir module instead (see [`file_of`]).
 //!
 //! Each Python module or class the project uses becomes an Elixir module in that file, with
 //! discovery functions (`__functions__/0`, `__classes__/0`, `__search__/1`, `doc/1`) and a
@@ -26,6 +27,10 @@ snakebridge_pdk::export_emitter!(Plugin);
 
 /// Indentation of a module's body.
 const INDENT: usize = 2;
+
+/// Above this many symbols a library is split into one file per module, so that no
+/// file is unreadably large (`all = true` on numpy or sympy gives thousands).
+pub const SPLIT_AT_SYMBOLS: usize = 1000;
 
 impl Emitter for Plugin {
     fn emit(input: RenderInput) -> Result<Vec<File>, PluginError> {
@@ -58,8 +63,8 @@ impl Emitter for Plugin {
             }));
         }
 
-        let mut out = Out::new();
-        header(&mut out, library);
+        let split = library.symbols.len() > SPLIT_AT_SYMBOLS;
+        let mut files: BTreeMap<String, Out> = BTreeMap::new();
         for module in &library.modules {
             if !syntax::is_alias(&module.elixir_module) {
                 return Err(invalid(format!(
@@ -80,11 +85,21 @@ impl Emitter for Plugin {
                         && parent(&m.elixir_module) == Some(module.elixir_module.as_str())
                 })
                 .collect();
+            let path = if split {
+                file_of(module)
+            } else {
+                file_name(&library.name)
+            };
+            let out = files.entry(path).or_insert_with(|| {
+                let mut out = Out::new();
+                header(&mut out, library);
+                out
+            });
             out.line(0, "");
             out.line(0, &format!("defmodule {} do", module.elixir_module));
             out.open();
             preamble(
-                &mut out,
+                out,
                 library,
                 module,
                 module_docs.get(module.elixir_module.as_str()).copied(),
@@ -94,7 +109,7 @@ impl Emitter for Plugin {
             for symbol in symbols {
                 let markdown = docs.get(symbol.id.as_str()).copied().unwrap_or("");
                 wrappers::wrapper(
-                    &mut out,
+                    out,
                     symbol,
                     types.get(symbol.id.as_str()).copied(),
                     markdown,
@@ -102,11 +117,52 @@ impl Emitter for Plugin {
             }
             out.line(0, "end");
         }
-        Ok(vec![File {
-            path: format!("{}.ex", library.name.replace('.', "_")),
-            contents: out.finish(),
-        }])
+        Ok(files
+            .into_iter()
+            .map(|(path, out)| File {
+                path,
+                contents: out.finish(),
+            })
+            .collect())
     }
+}
+
+/// `numpy.ex`; `scipy_stats.ex` for a library configured as `scipy.stats`.
+fn file_name(python_path: &str) -> String {
+    format!("{}.ex", python_path.replace('.', "_"))
+}
+
+/// The file of a split library a module goes in, named as Elixir projects name them:
+/// `Numpy.Linalg` in `numpy/linalg.ex`, `Sympy.Add` in `sympy/add.ex`. Two modules whose
+/// names differ only in case share a file.
+fn file_of(module: &Module) -> String {
+    let segments: Vec<String> = module.elixir_module.split('.').map(underscore).collect();
+    format!("{}.ex", segments.join("/"))
+}
+
+/// `Macro.underscore` for one alias segment: `RandomState` is `random_state`, `HTTPStatus`
+/// `http_status`.
+fn underscore(segment: &str) -> String {
+    let chars: Vec<char> = segment.chars().collect();
+    let mut out = String::with_capacity(segment.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let previous = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1);
+            let boundary = previous.is_some_and(|p| {
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next.is_some_and(char::is_ascii_lowercase))
+            });
+            if boundary {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn invalid(message: String) -> PluginError {
@@ -235,6 +291,98 @@ fn preamble(
         def(out, INDENT, name, &[param], None, |out, indent| {
             out.line(indent, &format!("{target}(__MODULE__, {param})"))
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snakebridge_pdk::emitter::*;
+
+    fn module(elixir_module: &str, python_path: &str, kind: ModuleKind) -> Module {
+        Module {
+            elixir_module: elixir_module.into(),
+            python_path: python_path.into(),
+            kind,
+            doc: String::new(),
+        }
+    }
+
+    fn function(elixir_module: &str, name: &str) -> Symbol {
+        Symbol {
+            id: format!("{elixir_module}.{name}"),
+            kind: SymbolKind::Function,
+            elixir_module: elixir_module.into(),
+            elixir_name: name.into(),
+            python_module: "big".into(),
+            python_name: name.into(),
+            signature: Signature {
+                params: vec![],
+                returns: None,
+                source: SignatureSource::Inspect,
+            },
+            overloads: vec![],
+            doc: String::new(),
+            arity: ArityRange {
+                min: 0,
+                max: 1,
+                open: false,
+            },
+        }
+    }
+
+    fn render(symbols: Vec<Symbol>) -> Vec<String> {
+        let library = Library {
+            name: "big".into(),
+            elixir_module: "Big".into(),
+            python_module: "big".into(),
+            version: "1".into(),
+            modules: vec![
+                module("Big", "big", ModuleKind::Module),
+                module("Big.HTTPStatus", "big.HTTPStatus", ModuleKind::Class),
+                module("Big.Linalg", "big.linalg", ModuleKind::Module),
+                module("Big.RandomState", "big.RandomState", ModuleKind::Class),
+            ],
+            symbols,
+        };
+        let input = RenderInput {
+            library,
+            types: vec![],
+            docs: LibraryDocs {
+                modules: vec![],
+                symbols: vec![],
+            },
+        };
+        let files = <Plugin as Emitter>::emit(input).unwrap();
+        for file in &files {
+            assert!(file.contents.starts_with("# Generated by snakebridge"));
+        }
+        files.into_iter().map(|f| f.path).collect()
+    }
+
+    fn symbols(count: usize) -> Vec<Symbol> {
+        let modules = ["Big", "Big.HTTPStatus", "Big.Linalg", "Big.RandomState"];
+        (0..count)
+            .map(|i| function(modules[i % 4], &format!("f{i:04}")))
+            .collect()
+    }
+
+    #[test]
+    fn a_library_is_one_file_until_it_is_big() {
+        assert_eq!(render(symbols(SPLIT_AT_SYMBOLS)), ["big.ex"]);
+    }
+
+    #[test]
+    fn a_big_library_has_a_file_per_module_named_as_elixir_names_them() {
+        assert_eq!(
+            render(symbols(SPLIT_AT_SYMBOLS + 1)),
+            [
+                "big.ex",
+                "big/http_status.ex",
+                "big/linalg.ex",
+                "big/random_state.ex"
+            ]
+        );
     }
 }
 
