@@ -44,6 +44,7 @@ import warnings
 SCHEMA = 1
 ADDRESS = re.compile(r"\s+at\s+0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NUMBERED = re.compile(r"^[A-Za-z_]+[0-9]+$")
 KIND_NAMES = {
     inspect.Parameter.POSITIONAL_ONLY: "positional_only",
     inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
@@ -374,6 +375,9 @@ def signature_from_doc(name, doc):
             keyword_only = True
             continue
         if text in ("...", "*args..."):
+            # `pack(format, v1, v2, ...)`: numbered names before `...` are examples of it.
+            while params and NUMBERED.match(params[-1]["python_name"]) and "default" not in params[-1]:
+                params.pop()
             params.append({"python_name": "args", "kind": "var_positional"})
             continue
         kind = "keyword_only" if keyword_only else "positional_or_keyword"
@@ -817,15 +821,17 @@ def list_public(root, library):
 
     A module's public names are its `__all__`, else its names without a leading underscore.
     Submodules the library holds as attributes are walked breadth first, so each module,
-    class and function is listed once, at its shortest public path. A class brings the public
-    methods and descriptors it defines, and those of bases not listed themselves (a private
-    base such as pandas' `NDFrame`); an object a module holds brings the public methods of its
+    class and function is listed at its shortest public path only (under each of its names
+    there). A class brings the public
+    methods and descriptors it defines, those of bases not listed themselves (a private base
+    such as pandas' `NDFrame`), and every classmethod and staticmethod it inherits (called on
+    the class, they differ per class); an object a module holds brings the public methods of its
     class when that class is the library's own and not listed (`scipy.stats.norm.cdf`).
 
     Returns the entries and the containers left out because their Elixir module is another
     Python object's (the module `numpy.polynomial.chebyshev` beside the class `Chebyshev`).
     """
-    entries, classes, instances, seen = [], [], [], {id(root)}
+    entries, classes, instances, seen, seen_at = [], [], [], {id(root)}, {}
     containers = {"": root}
     level = [("", root)]
     while level:
@@ -849,10 +855,11 @@ def list_public(root, library):
                         containers[path] = value
                     continue
                 if inspect.isclass(value) or callable(value):
-                    # A builtin re-exported (`uuid.bytes_`) is Python's, not the library's.
-                    if id(value) in seen or getattr(value, "__module__", None) == "builtins":
+                    # A builtin re-exported (`uuid.bytes_`) is Python's, not the library's;
+                    # an alias in the same module (`bisect.bisect`) is a name of its own.
+                    if seen_at.get(id(value), below) != below or getattr(value, "__module__", None) == "builtins":
                         continue
-                    seen.add(id(value))
+                    seen_at.setdefault(id(value), below)
                     if inspect.isclass(value):
                         classes.append((path, value))
                         containers[path] = value
@@ -874,9 +881,13 @@ def list_public(root, library):
         for name, klass in owners.items():
             if name.startswith("_") or not IDENTIFIER.match(name):
                 continue
-            if klass is not cls and (klass.__module__ == "builtins" or id(klass) in listed):
+            raw = vars(klass)[name]
+            # A listed base serves its instance methods to every instance; a classmethod or
+            # staticmethod is called on the class itself, so each class needs its own.
+            on_class = isinstance(raw, (classmethod, staticmethod))
+            if klass is not cls and (klass.__module__ == "builtins" or (id(klass) in listed and not on_class)):
                 continue
-            if accept(vars(klass)[name]):
+            if accept(raw):
                 entries.append({"below": path, "name": name, "kind": "member"})
 
     for path, cls in classes:

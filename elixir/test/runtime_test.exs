@@ -256,17 +256,25 @@ defmodule SnakeBridge.RuntimeTest do
     refute Runtime.is_opts([1, 2])
   end
 
+  defmodule DatetimeDate do
+    @moduledoc false
+    def __snakebridge__, do: [library: "datetime", python_module: "datetime", class: "date"]
+  end
+
   # See #10: a method called on a value that crossed as data raised FunctionClauseError.
   test "a method on a value that crosses as data is called on its class" do
-    defmodule DatetimeDate do
-      @moduledoc false
-      def __snakebridge__, do: [library: "datetime", python_module: "datetime", class: "date"]
-    end
-
     assert Runtime.call_method(DatetimeDate, ~D[2024-03-01], "strftime", ["%A"], []) ==
              {:ok, "Friday"}
 
     assert {:error, %Error{kind: :python}} =
              Runtime.call_method(RuntimeFixture.Counter, :oops, "incr", [], [])
+  end
+
+  # Found by the conformance suite: a property read on such a value raised FunctionClauseError.
+  test "a property of a value that crosses as data is read from the object it decodes to" do
+    assert Runtime.get_attr(DatetimeDate, ~D[2024-03-01], "year", []) == {:ok, 2024}
+
+    assert {:error, %Error{python_type: "AttributeError"}} =
+             Runtime.get_attr(DatetimeDate, ~D[2024-03-01], "nope", [])
   end
 end

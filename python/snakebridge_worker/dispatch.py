@@ -395,6 +395,12 @@ class Dispatcher:
             args, kwargs = self._arguments(payload)
             return method(*args, **kwargs)
         if call_type == "get_attr":
+            if payload.get("instance") is None:
+                # A value that crossed as data (a `Date`) is the one argument.
+                args, _ = self._arguments(payload)
+                if len(args) != 1:
+                    raise ProtocolError("get_attr without an instance takes exactly one argument, the object")
+                return getattr(args[0], _name(payload, "attr"))
             return getattr(self._instance(payload), _name(payload, "attr"))
         if call_type == "set_attr":
             target = self._instance(payload)

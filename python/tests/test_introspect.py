@@ -28,6 +28,15 @@ class HonestAnnotationTest(unittest.TestCase):
         )
 
 
+class SignatureFromDocTest(unittest.TestCase):
+    def test_numbered_names_before_an_ellipsis_are_the_variadic_part(self):
+        signature = introspect.signature_from_doc("pack", "pack(format, v1, v2, ...) -> bytes\n\nPacks.")
+        self.assertEqual(
+            [(p["python_name"], p["kind"]) for p in signature["params"]],
+            [("format", "positional_only"), ("args", "var_positional")],
+        )
+
+
 class ListPublicTest(unittest.TestCase):
     def library(self):
         lib = types.ModuleType("lib")
@@ -44,6 +53,10 @@ class ListPublicTest(unittest.TestCase):
             def inherited(self):
                 return 2
 
+            @classmethod
+            def make(cls):
+                return cls()
+
         class Child(_Base, Listed):
             def own(self):
                 return 3
@@ -51,22 +64,31 @@ class ListPublicTest(unittest.TestCase):
         for cls in (_Base, Listed, Child):
             cls.__module__ = "lib"
         sub.helper = lambda: None
-        lib.sub, lib.Listed, lib.Child, lib.alias = sub, Listed, Child, Child
+        lib.sub, lib.Listed, lib.Child, lib.Alias = sub, Listed, Child, Child
+        sub.Child = Child
         lib._private = lambda: None
         return lib
 
-    def test_each_object_once_with_the_members_no_listed_class_serves(self):
+    def test_each_object_at_its_shortest_path_with_the_members_no_listed_class_serves(self):
         entries, unreachable = introspect.list_public(self.library(), "lib")
         self.assertEqual(unreachable, [])
         self.assertEqual(
             [(e["below"], e["name"], e["kind"]) for e in entries],
             [
+                # An alias in the same module is listed too; elsewhere it is not.
+                ("", "Alias", "class"),
                 ("", "Child", "class"),
                 ("", "Listed", "class"),
+                ("Alias", "make", "member"),
+                ("Alias", "own", "member"),
+                ("Alias", "shared", "member"),
                 # A private base's method is the child's; a listed base serves its own.
+                # A classmethod is the class's own, wherever it is defined.
+                ("Child", "make", "member"),
                 ("Child", "own", "member"),
                 ("Child", "shared", "member"),
                 ("Listed", "inherited", "member"),
+                ("Listed", "make", "member"),
                 ("sub", "helper", "function"),
             ],
         )

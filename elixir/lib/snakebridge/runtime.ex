@@ -84,11 +84,19 @@ defmodule SnakeBridge.Runtime do
     )
   end
 
-  @doc "Reads the attribute `attr` of the object `ref`."
-  @spec get_attr(module(), Ref.t(), String.t(), opts()) :: result()
+  @doc """
+  Reads the attribute `attr` of the object `ref`, or of the Python object a value that crosses
+  as data decodes to (`Datetime.Date.year(~D[2024-03-01])`).
+  """
+  @spec get_attr(module(), term(), String.t(), opts()) :: result()
   def get_attr(module, %Ref{} = ref, attr, opts) do
     meta = info(module)
     run(:call, Map.merge(meta, %{call_type: :get_attr, attr: attr, instance: ref}), [], opts)
+  end
+
+  def get_attr(module, receiver, attr, opts) do
+    meta = info(module)
+    run(:call, Map.merge(meta, %{call_type: :get_attr, attr: attr}), [receiver], opts)
   end
 
   @doc "Sets the attribute `attr` of the object `ref` to `value`."

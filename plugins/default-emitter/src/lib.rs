@@ -367,6 +367,47 @@ mod tests {
             .collect()
     }
 
+    /// Found by the conformance suite: `Datetime.Date.strftime(~D[2024-03-01], "%A")` works,
+    /// and its spec said only a reference would.
+    #[test]
+    fn a_method_of_a_class_that_crosses_as_data_takes_the_data() {
+        let mut method = function("Datetime.Date", "strftime");
+        method.kind = SymbolKind::Method;
+        method.python_module = "datetime".into();
+        method.python_name = "date.strftime".into();
+        method.arity = ArityRange {
+            min: 1,
+            max: 2,
+            open: false,
+        };
+        let input = RenderInput {
+            library: Library {
+                name: "datetime".into(),
+                elixir_module: "Datetime".into(),
+                python_module: "datetime".into(),
+                version: "3".into(),
+                modules: vec![
+                    module("Datetime", "datetime", ModuleKind::Module),
+                    module("Datetime.Date", "datetime.date", ModuleKind::Class),
+                ],
+                symbols: vec![method],
+            },
+            types: vec![],
+            docs: LibraryDocs {
+                modules: vec![],
+                symbols: vec![],
+            },
+        };
+        let files = <Plugin as Emitter>::emit(input).unwrap();
+        assert!(
+            files[0]
+                .contents
+                .contains("@spec strftime(Date.t() | SnakeBridge.Ref.t()) ::"),
+            "{}",
+            files[0].contents
+        );
+    }
+
     #[test]
     fn a_library_is_one_file_until_it_is_big() {
         assert_eq!(render(symbols(SPLIT_AT_SYMBOLS)), ["big.ex"]);

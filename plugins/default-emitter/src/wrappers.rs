@@ -335,7 +335,7 @@ pub(crate) fn wrapper(
             }
         })
         .collect();
-    let ref_type = typed(text("SnakeBridge.Ref.t()"));
+    let ref_type = typed(receiver_type(symbol));
     let keyword = typed(text("keyword()"));
     let returns = type_or_term(types.map(|t| &t.returns));
 
@@ -416,4 +416,23 @@ fn doc_line(out: &mut Out, text: &str) {
         line.push_str("@doc ");
         push_string(line, text);
     });
+}
+
+/// The receiver a method or property takes: a reference, and for the classes whose instances
+/// cross as Elixir data (`datetime.date` as `Date`), that data too.
+fn receiver_type(symbol: &Symbol) -> Doc {
+    let class = symbol.python_name.rsplit_once('.').map(|(class, _)| class);
+    let data: &[&str] = match (symbol.python_module.as_str(), class) {
+        ("datetime", Some("date")) => &["Date.t()"],
+        ("datetime", Some("datetime")) => &["DateTime.t()", "NaiveDateTime.t()"],
+        ("datetime", Some("time")) => &["Time.t()"],
+        _ => &[],
+    };
+    let mut members: Vec<Doc> = data.iter().map(|t| text(*t)).collect();
+    members.push(text("SnakeBridge.Ref.t()"));
+    if members.len() == 1 {
+        members.remove(0)
+    } else {
+        union(members)
+    }
 }

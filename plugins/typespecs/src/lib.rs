@@ -147,6 +147,13 @@ mod tests {
             param("tuple[int, str]"),
             Ty::Tuple(vec![Ty::Integer, Ty::String])
         );
+        // A tuple of any length comes back as a tuple (sympy's `Basic.args`); one passed in
+        // may be a list.
+        assert_eq!(map("tuple[Basic, ...]", Position::Return), Ty::AnyTuple);
+        assert_eq!(
+            param("tuple[int, ...]"),
+            Ty::Union(vec![Ty::List(Box::new(Ty::Integer)), Ty::AnyTuple])
+        );
         assert_eq!(
             param("dict[str, int]"),
             Ty::Map(Box::new(Ty::String), Box::new(Ty::Integer))

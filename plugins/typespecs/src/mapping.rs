@@ -89,7 +89,11 @@ impl Context<'_> {
             | "SequenceNotStr" => Ty::List(Box::new(arg(0))),
             "tuple" | "Tuple" => match args {
                 [] => Ty::Term,
-                [single, Ann::Ellipsis] => Ty::List(Box::new(inner(single))),
+                // A tuple comes back as an Elixir tuple; one passed in may be a list or a tuple.
+                [_, Ann::Ellipsis] if self.position == Position::Return => Ty::AnyTuple,
+                [single, Ann::Ellipsis] => {
+                    Ty::Union(vec![Ty::List(Box::new(inner(single))), Ty::AnyTuple])
+                }
                 items if items.contains(&Ann::Ellipsis) => Ty::Term,
                 // `tuple[()]` is the empty tuple.
                 [Ann::List(empty)] if empty.is_empty() => Ty::Tuple(vec![]),

@@ -1650,7 +1650,7 @@ defmodule Numpy.Linalg do
   @spec norm(
           SnakeBridge.Ref.t() | number() | list(term()),
           number() | :fro | String.t() | :nuc | nil,
-          nil | integer() | list(integer()) | keyword()
+          nil | integer() | list(integer()) | tuple() | keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def norm(x, ord, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call(__MODULE__, "norm", [x, ord], opts)
@@ -1664,7 +1664,7 @@ defmodule Numpy.Linalg do
   @spec norm(
           SnakeBridge.Ref.t() | number() | list(term()),
           number() | :fro | String.t() | :nuc | nil,
-          nil | integer() | list(integer()),
+          nil | integer() | list(integer()) | tuple(),
           false | boolean() | keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
   def norm(x, ord, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
@@ -1679,7 +1679,7 @@ defmodule Numpy.Linalg do
   @spec norm(
           SnakeBridge.Ref.t() | number() | list(term()),
           number() | :fro | String.t() | :nuc | nil,
-          nil | integer() | list(integer()),
+          nil | integer() | list(integer()) | tuple(),
           false | boolean(),
           keyword()
         ) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
@@ -1710,7 +1710,7 @@ defmodule Numpy.Linalg do
   @spec norm!(
           SnakeBridge.Ref.t() | number() | list(term()),
           number() | :fro | String.t() | :nuc | nil,
-          nil | integer() | list(integer()) | keyword()
+          nil | integer() | list(integer()) | tuple() | keyword()
         ) :: term()
   def norm!(x, ord, opts) when SnakeBridge.Runtime.is_opts(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "norm", [x, ord], opts)
@@ -1724,7 +1724,7 @@ defmodule Numpy.Linalg do
   @spec norm!(
           SnakeBridge.Ref.t() | number() | list(term()),
           number() | :fro | String.t() | :nuc | nil,
-          nil | integer() | list(integer()),
+          nil | integer() | list(integer()) | tuple(),
           false | boolean() | keyword()
         ) :: term()
   def norm!(x, ord, axis, opts) when SnakeBridge.Runtime.is_opts(opts) do
@@ -1739,7 +1739,7 @@ defmodule Numpy.Linalg do
   @spec norm!(
           SnakeBridge.Ref.t() | number() | list(term()),
           number() | :fro | String.t() | :nuc | nil,
-          nil | integer() | list(integer()),
+          nil | integer() | list(integer()) | tuple(),
           false | boolean(),
           keyword()
         ) :: term()
