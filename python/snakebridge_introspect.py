@@ -826,7 +826,10 @@ def list_public(root, library):
     methods and descriptors it defines, those of bases not listed themselves (a private base
     such as pandas' `NDFrame`), and every classmethod and staticmethod it inherits (called on
     the class, they differ per class); an object a module holds brings the public methods of its
-    class when that class is the library's own and not listed (`scipy.stats.norm.cdf`).
+    class when that class is the library's own and not listed, or defined in a private module
+    (`scipy.stats.norm.cdf`). Without `__all__`, what a module only imports is left out:
+    callables defined outside the library, `from __future__ import annotations`,
+    `TYPE_CHECKING`.
 
     Returns the entries and the containers left out because their Elixir module is another
     Python object's (the module `numpy.polynomial.chebyshev` beside the class `Chebyshev`).
@@ -837,8 +840,9 @@ def list_public(root, library):
     while level:
         deeper = []
         for below, module in level:
+            declared = isinstance(getattr(module, "__all__", None), (list, tuple))
             for name in public_names(module):
-                if not IDENTIFIER.match(name):
+                if not IDENTIFIER.match(name) or (not declared and name == "TYPE_CHECKING"):
                     continue
                 try:
                     with warnings.catch_warnings():
@@ -857,23 +861,31 @@ def list_public(root, library):
                 if inspect.isclass(value) or callable(value):
                     # A builtin re-exported (`uuid.bytes_`) is Python's, not the library's;
                     # an alias in the same module (`bisect.bisect`) is a name of its own.
-                    if seen_at.get(id(value), below) != below or getattr(value, "__module__", None) == "builtins":
+                    home = getattr(value, "__module__", None)
+                    if seen_at.get(id(value), below) != below or home == "builtins":
+                        continue
+                    # A C accelerator (`_bisect` for `bisect`) is the library's own.
+                    if not declared and isinstance(home, str) and home.split(".")[0].lstrip("_") != library.split(".")[0]:
                         continue
                     seen_at.setdefault(id(value), below)
                     if inspect.isclass(value):
                         classes.append((path, value))
                         containers[path] = value
                     entries.append({"below": below, "name": name, "kind": "class" if inspect.isclass(value) else "function"})
-                    continue
-                entries.append({"below": below, "name": name, "kind": "constant"})
-                if instance(value) and id(value) not in seen and getattr(type(value), "__module__", "").split(".")[0] == library:
+                else:
+                    if not declared and type(value).__module__ == "__future__":
+                        continue
+                    entries.append({"below": below, "name": name, "kind": "constant"})
+                # An object of the library's own class is also a module of its methods, callable
+                # or not (`scipy.stats.norm(...)` and `scipy.stats.norm.cdf(...)`).
+                if not inspect.isclass(value) and instance(value) and id(value) not in seen and getattr(type(value), "__module__", "").split(".")[0] == library.split(".")[0]:
                     seen.add(id(value))
                     instances.append((path, value))
                     containers[path] = value
         level = sorted(deeper, key=lambda item: item[0])
     listed = {id(cls) for _, cls in classes}
 
-    def members(path, cls, accept):
+    def members(path, cls, accept, kind="member", skip_listed=True):
         owners = {}
         for klass in inspect.getmro(cls):
             for name in vars(klass):
@@ -885,17 +897,22 @@ def list_public(root, library):
             # A listed base serves its instance methods to every instance; a classmethod or
             # staticmethod is called on the class itself, so each class needs its own.
             on_class = isinstance(raw, (classmethod, staticmethod))
-            if klass is not cls and (klass.__module__ == "builtins" or (id(klass) in listed and not on_class)):
+            if klass is not cls and (klass.__module__ == "builtins" or (skip_listed and id(klass) in listed and not on_class)):
                 continue
             if accept(raw):
-                entries.append({"below": path, "name": name, "kind": "member"})
+                entries.append({"below": path, "name": name, "kind": kind})
 
     for path, cls in classes:
         members(path, cls, listable_member)
     for path, value in instances:
-        # An instance of a listed class is served by that class's methods.
-        if id(type(value)) not in listed:
-            members(path, type(value), inspect.isroutine)
+        # An instance of a listed class is served by that class's methods, unless the class
+        # lives in a private module: then the object is the API (`scipy.stats.norm` of
+        # `scipy.stats._continuous_distns.norm_gen`) and brings every method it has.
+        cls = type(value)
+        private = any(part.startswith("_") for part in cls.__module__.split("."))
+        if id(cls) not in listed or private:
+            # Called on the object like a module's functions, they are named as functions.
+            members(path, cls, inspect.isroutine, kind="function", skip_listed=not private)
     def own_path(entry):
         """The container a class entry is itself: its constructor lives there."""
         return (entry["below"] + "." if entry["below"] else "") + entry["name"]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: lints, Rust tests with real Python, Elixir and
-# wasmtime, the plugins' own tests, and the example project's.
+# wasmtime, the plugins' own tests, the example project's, and whole-library conformance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,4 +37,6 @@ export SNAKEBRIDGE_BIN="$PWD/target/debug/snakebridge"
 # Strict: the example's compiler step verifies the committed bindings without Python.
 (cd examples/demo && mix format --check-formatted \
   && export SNAKEBRIDGE_STRICT=1 && mix compile --warnings-as-errors && mix test)
+echo "==> Conformance: the standard library, numpy and sympy generated whole (CONFORMANCE.md)"
+scripts/conformance.sh ci
 echo "==> all tests passed"

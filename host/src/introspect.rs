@@ -156,9 +156,10 @@ pub struct PublicSymbol {
 #[serde(rename_all = "snake_case")]
 pub enum PublicKind {
     Class,
+    /// A function of the module, or a method of the module-level object, at `below`.
     Function,
     Constant,
-    /// A method or attribute of the class (or module-level object) at `below`.
+    /// A method or descriptor of the class at `below`.
     Member,
 }
 

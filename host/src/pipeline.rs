@@ -227,13 +227,7 @@ pub fn introspect_needs(
 ) -> Result<Resolved, Error> {
     let printer = project.printer;
     let config = &project.config;
-    let environment = introspect::ensure_environment(
-        &project.root,
-        config,
-        &project.settings,
-        old_lock,
-        |message| printer.status(message),
-    )?;
+    let environment = environment(project, old_lock)?;
     let mut resolved = Resolved::new();
     let mut all_problems = Vec::new();
     for (name, needs) in needs {
@@ -243,19 +237,12 @@ pub fn introspect_needs(
             needs.len()
         ));
         let request = resolve::request(library, needs, sys_path(project, library));
-        let reply = match introspect::run(
-            &environment.python,
-            &request,
-            Duration::from_secs(config.python_timeout_secs),
-        ) {
+        let reply = match run_batch(project, &environment, &request, needs)? {
             Ok(reply) => reply,
-            Err(
-                error @ (introspect::Error::Timeout { .. } | introspect::Error::Crashed { .. }),
-            ) => {
-                all_problems.push(resolve::batch_failed(&error, needs));
+            Err(problem) => {
+                all_problems.push(problem);
                 continue;
             }
-            Err(error) => return Err(error.into()),
         };
         let record = manifest.libraries.entry(name.clone()).or_default();
         let merged = resolve::merge(library, needs, &reply, record);
@@ -286,6 +273,39 @@ pub fn introspect_needs(
             "introspection found problems; nothing was written",
             all_problems,
         ))
+    }
+}
+
+/// The Python to introspect in: the configured one, or the managed environment, made or
+/// brought up to date first.
+fn environment(
+    project: &Project,
+    old_lock: Option<&Lock>,
+) -> Result<introspect::Environment, Error> {
+    let printer = project.printer;
+    Ok(introspect::ensure_environment(
+        &project.root,
+        &project.config,
+        &project.settings,
+        old_lock,
+        |message| printer.status(message),
+    )?)
+}
+
+/// Runs one batch in Python: its reply, or the problem when Python timed out or crashed.
+fn run_batch(
+    project: &Project,
+    environment: &introspect::Environment,
+    request: &introspect::Request,
+    needs: &[plan::Need],
+) -> Result<Result<introspect::Reply, Problem>, Error> {
+    let timeout = Duration::from_secs(project.config.python_timeout_secs);
+    match introspect::run(&environment.python, request, timeout) {
+        Ok(reply) => Ok(Ok(reply)),
+        Err(error @ (introspect::Error::Timeout { .. } | introspect::Error::Crashed { .. })) => {
+            Ok(Err(resolve::batch_failed(&error, needs)))
+        }
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -326,30 +346,17 @@ fn list_public(
         return Ok(listed);
     }
     let printer = project.printer;
-    let environment = introspect::ensure_environment(
-        &project.root,
-        config,
-        &project.settings,
-        old_lock,
-        |message| printer.status(message),
-    )?;
+    let environment = environment(project, old_lock)?;
     let mut all_problems = Vec::new();
     for library in wanted {
         let mut request = resolve::request(library, &[], sys_path(project, library));
         request.list = true;
-        let reply = match introspect::run(
-            &environment.python,
-            &request,
-            Duration::from_secs(config.python_timeout_secs),
-        ) {
+        let reply = match run_batch(project, &environment, &request, &[])? {
             Ok(reply) => reply,
-            Err(
-                error @ (introspect::Error::Timeout { .. } | introspect::Error::Crashed { .. }),
-            ) => {
-                all_problems.push(resolve::batch_failed(&error, &[]));
+            Err(problem) => {
+                all_problems.push(problem);
                 continue;
             }
-            Err(error) => return Err(error.into()),
         };
         if let Some(error) = &reply.error {
             all_problems.push(resolve::import_problem(library, error, &[]));

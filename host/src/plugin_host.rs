@@ -25,11 +25,20 @@ pub const CONTRACT_SECTION: &str = "snakebridge:contract";
 /// Guest linear memory per call.
 pub const MEMORY_LIMIT: usize = 256 << 20;
 
-/// Fuel per call: an endless loop runs out in about three seconds per stage on this machine
-/// class (2 cores, measured: `endless_loop_runs_out_of_fuel`), and the built-ins use a small
-/// fraction of it for thousands of symbols. Fuel rather than an epoch deadline keeps the limit
-/// deterministic: a plugin that runs out does so on every machine.
+/// Fuel per call, before [`FUEL_PER_SYMBOL`]: an endless loop runs out in about three seconds
+/// per stage on this machine class (2 cores, measured: `endless_loop_runs_out_of_fuel`). Fuel
+/// rather than an epoch deadline keeps the limit deterministic: a plugin that runs out does so
+/// on every machine.
 pub const FUEL: u64 = 5_000_000_000;
+
+/// Fuel added per symbol of the library a call is given, so a whole library (`all = true`:
+/// thousands of symbols) has room in proportion; the built-ins use under a third of it.
+pub const FUEL_PER_SYMBOL: u64 = 2_000_000;
+
+/// The fuel a call on a library of `symbols` symbols gets.
+pub fn fuel_for(symbols: usize) -> u64 {
+    FUEL.saturating_add(FUEL_PER_SYMBOL.saturating_mul(symbols as u64))
+}
 
 /// Plugin instances alive at once: the stages run on at most a few threads.
 const POOLED_INSTANCES: u32 = 16;
@@ -346,7 +355,7 @@ impl PluginHost {
 
     /// One fresh, limited store per call: a trap poisons an instance, and per-call stores keep
     /// one library's run from seeing another's.
-    fn store(&self) -> Store<Limiter> {
+    fn store(&self, symbols: usize) -> Store<Limiter> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(MEMORY_LIMIT)
             .instances(4)
@@ -362,7 +371,7 @@ impl PluginHost {
         );
         store.limiter(|state| state);
         // Only fails when fuel is off, and the engine always has it on.
-        let _ = store.set_fuel(FUEL);
+        let _ = store.set_fuel(fuel_for(symbols));
         store
     }
 
@@ -371,7 +380,7 @@ impl PluginHost {
         plugin: &Plugin,
         library: &types::Library,
     ) -> Result<Vec<types::SymbolTypes>, Error> {
-        let mut store = self.store();
+        let mut store = self.store(library.symbols.len());
         let linker = Linker::new(&self.engine);
         let result =
             latest::typespecs::Typespecs::instantiate(&mut store, &plugin.component, &linker)
@@ -380,7 +389,7 @@ impl PluginHost {
                         .snakebridge_plugin_typespec_stage()
                         .call_map_types(&mut store, library)
                 });
-        finish(plugin, &library.name, &store, result)
+        finish(plugin, &library.name, &store, result, library.symbols.len())
     }
 
     pub fn render_docs(
@@ -388,7 +397,7 @@ impl PluginHost {
         plugin: &Plugin,
         library: &types::Library,
     ) -> Result<types::LibraryDocs, Error> {
-        let mut store = self.store();
+        let mut store = self.store(library.symbols.len());
         let linker = Linker::new(&self.engine);
         let result = latest::docs::Docs::instantiate(&mut store, &plugin.component, &linker)
             .and_then(|instance| {
@@ -396,7 +405,7 @@ impl PluginHost {
                     .snakebridge_plugin_doc_stage()
                     .call_render_docs(&mut store, library)
             });
-        let docs = finish(plugin, &library.name, &store, result)?;
+        let docs = finish(plugin, &library.name, &store, result, library.symbols.len())?;
         let size: usize = docs
             .modules
             .iter()
@@ -412,7 +421,7 @@ impl PluginHost {
         plugin: &Plugin,
         input: &types::RenderInput,
     ) -> Result<Vec<types::File>, Error> {
-        let mut store = self.store();
+        let mut store = self.store(input.library.symbols.len());
         let linker = Linker::new(&self.engine);
         let result = latest::emitter::Emitter::instantiate(&mut store, &plugin.component, &linker)
             .and_then(|instance| {
@@ -420,7 +429,13 @@ impl PluginHost {
                     .snakebridge_plugin_emitter_stage()
                     .call_emit(&mut store, input)
             });
-        let files = finish(plugin, &input.library.name, &store, result)?;
+        let files = finish(
+            plugin,
+            &input.library.name,
+            &store,
+            result,
+            input.library.symbols.len(),
+        )?;
         check_size(
             plugin,
             &input.library.name,
@@ -448,6 +463,7 @@ fn finish<T>(
     library: &str,
     store: &Store<Limiter>,
     result: wasmtime::Result<Result<T, types::PluginError>>,
+    symbols: usize,
 ) -> Result<T, Error> {
     let trap = |reason: String, help: &str| Error::Trap {
         name: plugin.name.clone(),
@@ -478,7 +494,10 @@ fn finish<T>(
         }
         Err(error) => Err(match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => trap(
-                format!("ran out of its CPU budget ({FUEL} fuel)"),
+                format!(
+                    "ran out of its CPU budget ({} fuel for {symbols} symbols)",
+                    fuel_for(symbols)
+                ),
                 "the plugin is probably in an endless loop; report it to its author",
             ),
             _ if store.data().exceeded => trap(

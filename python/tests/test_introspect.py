@@ -61,9 +61,31 @@ class ListPublicTest(unittest.TestCase):
             def own(self):
                 return 3
 
+        # A module-level object of a class in a private module is the API: `scipy.stats.norm`.
+        class norm_gen(Listed):
+            def __call__(self):
+                return self
+
+            def pdf(self):
+                return 4
+
         for cls in (_Base, Listed, Child):
             cls.__module__ = "lib"
-        sub.helper = lambda: None
+        norm_gen.__module__ = "lib._distns"
+        lib.norm = norm_gen()
+        def helper():
+            return None
+
+        helper.__module__ = "lib.sub"
+        sub.helper = helper
+        # A C accelerator's function is the library's own: `bisect.bisect_left` of `_bisect`.
+        fast = types.FunctionType(helper.__code__, {}, "fast")
+        fast.__module__ = "_lib"
+        sub.fast = fast
+        # What a module without `__all__` only imports is not its API.
+        sub.cast = __import__("typing").cast
+        sub.annotations = __import__("__future__").annotations
+        sub.TYPE_CHECKING = False
         lib.sub, lib.Listed, lib.Child, lib.Alias = sub, Listed, Child, Child
         sub.Child = Child
         lib._private = lambda: None
@@ -79,6 +101,8 @@ class ListPublicTest(unittest.TestCase):
                 ("", "Alias", "class"),
                 ("", "Child", "class"),
                 ("", "Listed", "class"),
+                # Callable, it is a function too: `scipy.stats.norm(loc, scale)`.
+                ("", "norm", "function"),
                 ("Alias", "make", "member"),
                 ("Alias", "own", "member"),
                 ("Alias", "shared", "member"),
@@ -89,6 +113,10 @@ class ListPublicTest(unittest.TestCase):
                 ("Child", "shared", "member"),
                 ("Listed", "inherited", "member"),
                 ("Listed", "make", "member"),
+                ("norm", "inherited", "function"),
+                ("norm", "make", "function"),
+                ("norm", "pdf", "function"),
+                ("sub", "fast", "function"),
                 ("sub", "helper", "function"),
             ],
         )

@@ -1,6 +1,8 @@
 //! A pretty printer with the semantics of Elixir's `Inspect.Algebra`, which `mix format` is
 //! built on: strict groups (all breaks in a group go flat or all break), flex breaks (decided
-//! one at a time), and nesting relative either to the indentation or to the cursor. Building
+//! one at a time), nesting relative either to the indentation or to the cursor (always, or
+//! only where the enclosing group breaks), and "next break fits" (a trailing map whose opening
+//! fits keeps it on the line and breaks inside). Building
 //! documents the way `Code.Formatter` does gives output `mix format --check-formatted` accepts.
 
 use std::borrow::Cow;
@@ -17,6 +19,11 @@ pub(crate) enum Doc {
     /// Like `Break`, but breaks only when what follows up to the next break does not fit.
     FlexBreak(&'static str),
     Nest(Indent, Box<Doc>),
+    /// Nesting that applies only where the enclosing group breaks (`nest(doc, n, :break)`).
+    NestIfBroken(Indent, Box<Doc>),
+    /// `Inspect.Algebra.next_break_fits/2`: while a group around it is measured, an enabled
+    /// document fits once its first break is reached; a disabled one is measured all flat.
+    Fits(bool, Box<Doc>),
     Group(Box<Doc>),
     /// A group that breaks exactly when its enclosing group does (`Inspect.Algebra`'s
     /// `:inherit` groups); measured like any group.
@@ -56,10 +63,22 @@ pub(crate) fn nest_cursor(doc: Doc) -> Doc {
     Doc::Nest(Indent::Cursor, Box::new(doc))
 }
 
+pub(crate) fn nest_if_broken(indent: Indent, doc: Doc) -> Doc {
+    Doc::NestIfBroken(indent, Box::new(doc))
+}
+
+pub(crate) fn next_break_fits(enabled: bool, doc: Doc) -> Doc {
+    Doc::Fits(enabled, Box::new(doc))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Flat,
     Break,
+    /// Measuring only: breaks are flat, and nothing inside may break (`flat_no_break`).
+    FlatNoBreak,
+    /// Measuring only: the first break ends the measurement as fitting (`break_no_flat`).
+    BreakNoFlat,
 }
 
 /// An entry of the layout stack. `Tail` restores the "a break was seen" flag when measuring
@@ -85,13 +104,14 @@ pub(crate) fn render(doc: &Doc, indent: usize, column: usize) -> String {
                 out.push_str(s);
                 col += s.chars().count();
             }
-            Doc::Break(sep) => match mode {
-                Mode::Flat => {
+            Doc::Break(sep) => {
+                if mode == Mode::Break {
+                    newline(&mut out, &mut col, indent);
+                } else {
                     out.push_str(sep);
                     col += sep.len();
                 }
-                Mode::Break => newline(&mut out, &mut col, indent),
-            },
+            }
             Doc::FlexBreak(sep) => {
                 // Flex breaks are decided one at a time, against everything that follows.
                 if mode == Mode::Flat || fits(col + sep.len(), true, &[], &stack) {
@@ -103,7 +123,17 @@ pub(crate) fn render(doc: &Doc, indent: usize, column: usize) -> String {
             }
             Doc::Nest(Indent::By(by), inner) => stack.push(Entry::Doc(indent + by, mode, inner)),
             Doc::Nest(Indent::Cursor, inner) => stack.push(Entry::Doc(col, mode, inner)),
-            Doc::Inherit(inner) => stack.push(Entry::Doc(indent, mode, inner)),
+            Doc::NestIfBroken(nesting, inner) => {
+                let indent = match (mode, nesting) {
+                    (Mode::Break, Indent::By(by)) => indent + by,
+                    (Mode::Break, Indent::Cursor) => col,
+                    _ => indent,
+                };
+                stack.push(Entry::Doc(indent, mode, inner));
+            }
+            Doc::Fits(_, inner) | Doc::Inherit(inner) => {
+                stack.push(Entry::Doc(indent, mode, inner))
+            }
             Doc::Group(inner) => {
                 // A group is measured on its own content, not on what follows it.
                 let flat = fits(col, false, &[Entry::Doc(indent, Mode::Flat, inner)], &[]);
@@ -129,7 +159,11 @@ pub(crate) fn render_flat(doc: &Doc) -> String {
         match doc {
             Doc::Text(s) => out.push_str(s),
             Doc::Break(sep) | Doc::FlexBreak(sep) => out.push_str(sep),
-            Doc::Nest(_, inner) | Doc::Group(inner) | Doc::Inherit(inner) => walk(inner, out),
+            Doc::Nest(_, inner)
+            | Doc::NestIfBroken(_, inner)
+            | Doc::Fits(_, inner)
+            | Doc::Group(inner)
+            | Doc::Inherit(inner) => walk(inner, out),
             Doc::Concat(docs) => docs.iter().for_each(|d| walk(d, out)),
         }
     }
@@ -172,7 +206,11 @@ fn fits(mut col: usize, mut seen_break: bool, items: &[Entry<'_>], rest: &[Entry
             Entry::Doc(indent, mode, doc) => (indent, mode, doc),
         };
         match (mode, doc) {
-            (Mode::Break, Doc::Break(_) | Doc::FlexBreak(_)) => return true,
+            (Mode::FlatNoBreak, Doc::Fits(_, inner)) | (_, Doc::Fits(false, inner)) => {
+                stack.push(Entry::Doc(indent, Mode::FlatNoBreak, inner))
+            }
+            (_, Doc::Fits(true, inner)) => stack.push(Entry::Doc(indent, Mode::BreakNoFlat, inner)),
+            (Mode::Break | Mode::BreakNoFlat, Doc::Break(_) | Doc::FlexBreak(_)) => return true,
             (_, Doc::Text(s)) => col += s.chars().count(),
             (_, Doc::Break(sep) | Doc::FlexBreak(sep)) => {
                 col += sep.len();
@@ -182,9 +220,17 @@ fn fits(mut col: usize, mut seen_break: bool, items: &[Entry<'_>], rest: &[Entry
                 stack.push(Entry::Doc(indent + by, mode, inner))
             }
             (_, Doc::Nest(Indent::Cursor, inner)) => stack.push(Entry::Doc(col, mode, inner)),
+            // Measuring never breaks, so a conditional nest changes nothing.
+            (_, Doc::NestIfBroken(_, inner)) => stack.push(Entry::Doc(indent, mode, inner)),
             (_, Doc::Group(inner) | Doc::Inherit(inner)) => {
                 stack.push(Entry::Tail(seen_break));
-                stack.push(Entry::Doc(indent, Mode::Flat, inner));
+                // A group is measured flat, except inside a next-break-fits or a no-break
+                // document, whose mode it keeps.
+                let inner_mode = match mode {
+                    Mode::Break => Mode::Flat,
+                    other => other,
+                };
+                stack.push(Entry::Doc(indent, inner_mode, inner));
             }
             (_, Doc::Concat(docs)) => {
                 for doc in docs.iter().rev() {

@@ -3,7 +3,10 @@
 
 use snakebridge_pdk::emitter::{TypeExpr, TypeNode};
 
-use crate::doc::{Doc, WIDTH, concat, group, inherit, nest, nest_cursor, text};
+use crate::doc::{
+    Doc, Indent, WIDTH, concat, group, inherit, nest, nest_cursor, nest_if_broken, next_break_fits,
+    text,
+};
 use std::fmt::Write as _;
 
 use crate::out::Out;
@@ -145,8 +148,8 @@ pub(crate) struct Typed {
 
 /// Writes `@spec name(args) :: result`.
 ///
-/// When the spec breaks, the formatter lays out a map that is the last argument or the whole
-/// result differently ("next break fits"); rather than mimic that, such a map is `map()` there.
+/// A map that is the last argument or the whole result is laid out as the formatter does with
+/// "next break fits" (see [`trailing_map_spec`]); every other spec by the layouts below.
 pub(crate) fn spec(out: &mut Out, indent: usize, name: &str, args: &[&Typed], result: &Typed) {
     out.fitting_or(
         indent,
@@ -164,17 +167,83 @@ pub(crate) fn spec(out: &mut Out, indent: usize, name: &str, args: &[&Typed], re
             line.push_str(&result.flat);
         },
         |out| {
-            if !spec_broken_after_head(out, indent, name, args, result) {
+            if result.map || args.last().is_some_and(|arg| arg.map) {
+                out.doc(indent, &trailing_map_spec(name, args, result));
+            } else if !spec_broken_after_head(out, indent, name, args, result) {
                 out.doc(indent, &spec_doc(name, args, result));
             }
         },
     );
 }
 
+/// A spec whose last argument or result is a map, built as `Code.Formatter` builds it: the
+/// attribute's argument nests at the cursor, the `::` operand and the call's arguments nest by
+/// 2 where they break, and a trailing map is "next break fits", so `name(a, %{` or `:: %{`
+/// stays on its line and the map breaks inside.
+fn trailing_map_spec(name: &str, args: &[&Typed], result: &Typed) -> Doc {
+    let arg_map = args.last().is_some_and(|arg| arg.map);
+    let call = if args.is_empty() {
+        text(format!("{name}()"))
+    } else {
+        let last = args.len() - 1;
+        let mut items = Vec::with_capacity(args.len() * 2);
+        for (i, arg) in args.iter().enumerate() {
+            let doc = if args.len() > 1 && !matches!(arg.doc, Doc::Group(_)) {
+                group(arg.doc.clone())
+            } else {
+                arg.doc.clone()
+            };
+            if i < last {
+                items.push(with_comma(doc));
+                items.push(Doc::Break(" "));
+            } else if arg_map {
+                items.push(next_break_fits(true, doc));
+            } else {
+                items.push(doc);
+            }
+        }
+        let parenthesized = group(concat([
+            nest_if_broken(Indent::By(2), concat([text("("), Doc::Break("")])),
+            nest_if_broken(Indent::By(2), concat(items)),
+            Doc::Break(""),
+            text(")"),
+        ]));
+        let parenthesized = if arg_map {
+            next_break_fits(false, parenthesized)
+        } else {
+            parenthesized
+        };
+        concat([text(name.to_string()), parenthesized])
+    };
+    let returns = if result.map {
+        next_break_fits(true, result.doc.clone())
+    } else {
+        result.doc.clone()
+    };
+    let operator = concat([
+        group(call),
+        group(nest_if_broken(
+            Indent::By(2),
+            concat([text(" ::"), Doc::Break(" "), group(returns)]),
+        )),
+    ]);
+    let operator = if result.map {
+        next_break_fits(false, operator)
+    } else {
+        operator
+    };
+    concat([
+        text("@spec"),
+        group(concat([
+            text(" "),
+            nest_if_broken(Indent::Cursor, operator),
+        ])),
+    ])
+}
+
 /// The layout `spec_doc` has when the call head fits flat, written without building it: the
-/// head, then the result on the same line if it fits there (a trailing map type reads
-/// `map()` once the spec breaks) or on the next, 8 columns in (after `@spec ` and the nest
-/// of 2). Returns `false`, writing nothing, in every other case.
+/// head, then the result on the same line if it fits there or on the next, 8 columns in (after
+/// `@spec ` and the nest of 2). Returns `false`, writing nothing, in every other case.
 fn spec_broken_after_head(
     out: &mut Out,
     indent: usize,
@@ -182,20 +251,15 @@ fn spec_broken_after_head(
     args: &[&Typed],
     result: &Typed,
 ) -> bool {
-    let last = args.len().saturating_sub(1);
     let mut head = format!("@spec {name}(");
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
             head.push_str(", ");
         }
-        head.push_str(if i == last && arg.map {
-            "map()"
-        } else {
-            &arg.flat
-        });
+        head.push_str(&arg.flat);
     }
     head.push_str(") ::");
-    let result = if result.map { "map()" } else { &result.flat };
+    let result = &result.flat;
     let (head_width, result_width) = (crate::out::width(&head), crate::out::width(result));
     if args.is_empty() || indent + head_width - 3 > WIDTH {
         // No arguments: the call never breaks, whatever its length; a head too long: it
@@ -214,23 +278,8 @@ fn spec_broken_after_head(
 }
 
 fn spec_doc(name: &str, args: &[&Typed], result: &Typed) -> Doc {
-    let last = args.len().saturating_sub(1);
-    let args = args
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            if i == last && t.map {
-                text("map()")
-            } else {
-                t.doc.clone()
-            }
-        })
-        .collect();
-    let result = if result.map {
-        text("map()")
-    } else {
-        group(result.doc.clone())
-    };
+    let args = args.iter().map(|t| t.doc.clone()).collect();
+    let result = group(result.doc.clone());
     concat([
         text("@spec "),
         nest_cursor(group(concat([
@@ -466,6 +515,109 @@ mod tests {
             r#"a \"\"\" b \#{System.halt()} \\ c"#
         );
         assert_eq!(escape("nul\0 bell\u{7}"), "nul\\u{0} bell\\u{7}");
+    }
+
+    fn typed_map(value_members: usize) -> Typed {
+        let members: Vec<Doc> = ["integer()", "float()", "String.t()", "atom()", "nil"]
+            .iter()
+            .cycle()
+            .take(value_members)
+            .map(|t| text(*t))
+            .collect();
+        let value = if members.len() == 1 {
+            members.into_iter().next().unwrap_or(text("term()"))
+        } else {
+            union(members)
+        };
+        let doc = map(text("String.t()"), call("list", vec![value]));
+        Typed {
+            flat: flat(&doc),
+            doc,
+            map: true,
+        }
+    }
+
+    fn typed_text(text_: &'static str) -> Typed {
+        Typed {
+            doc: text(text_),
+            flat: text_.to_string(),
+            map: false,
+        }
+    }
+
+    /// A map as the last argument or the result used to read `map()` once the spec broke;
+    /// `mix format` must accept the real type laid out at every width. Runs the formatter.
+    #[test]
+    fn trailing_map_specs_are_formatted_as_mix_format_does() {
+        let mut out = Out::new();
+        out.line(0, "defmodule Grid do");
+        out.line(2, "@moduledoc false");
+        for name_length in [1, 20, 45, 70] {
+            let name = format!("f{}", "o".repeat(name_length));
+            for members in [1, 3, 6, 12] {
+                let map = typed_map(members);
+                for other in 0..3 {
+                    let union_doc = union(vec![
+                        text("SnakeBridge.Ref.t()"),
+                        text("number()"),
+                        text("list(term())"),
+                    ]);
+                    let plain = Typed {
+                        flat: flat(&union_doc),
+                        doc: union_doc,
+                        map: false,
+                    };
+                    let mut args: Vec<&Typed> = vec![&plain; other];
+                    let term = typed_text("term()");
+                    for last_map in [false, true] {
+                        if last_map {
+                            args.push(&map);
+                        }
+                        for result in [&term, &map] {
+                            out.line(0, "");
+                            spec(&mut out, 2, &name, &args, result);
+                        }
+                    }
+                }
+            }
+        }
+        out.line(0, "end");
+        let source = out.finish();
+        let dir = std::env::temp_dir().join(format!("snakebridge-specs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("grid.ex");
+        std::fs::write(&path, &source).unwrap();
+        let Ok(check) = std::process::Command::new("mix")
+            .args(["format", "--check-formatted"])
+            .arg(&path)
+            .current_dir(&dir)
+            .output()
+        else {
+            eprintln!("skipped: `mix` is not installed");
+            return;
+        };
+        let formatted = std::process::Command::new("mix")
+            .arg("format")
+            .arg(&path)
+            .current_dir(&dir)
+            .output()
+            .map(|_| std::fs::read_to_string(&path).unwrap_or_default())
+            .unwrap_or_default();
+        std::fs::remove_dir_all(&dir).ok();
+        let differs: Vec<String> = source
+            .lines()
+            .zip(formatted.lines())
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .take(12)
+            .map(|(i, (a, b))| format!("{}:\n  ours: {a}\n  mix:  {b}", i + 1))
+            .collect();
+        assert!(
+            check.status.success(),
+            "not as `mix format` lays it out:\n{}",
+            differs.join("\n")
+        );
+        assert!(!source.contains("map()"), "a map type was replaced");
     }
 
     #[test]
