@@ -819,17 +819,17 @@ def listable_member(raw):
 def list_public(root, library):
     """Every public symbol of a library, for `all = true`, sorted.
 
-    A module's public names are its `__all__`, else its names without a leading underscore.
-    Submodules the library holds as attributes are walked breadth first, so each module,
-    class and function is listed at its shortest public path only (under each of its names
-    there). A class brings the public
-    methods and descriptors it defines, those of bases not listed themselves (a private base
-    such as pandas' `NDFrame`), and every classmethod and staticmethod it inherits (called on
-    the class, they differ per class); an object a module holds brings the public methods of its
-    class when that class is the library's own and not listed, or defined in a private module
-    (`scipy.stats.norm.cdf`). Without `__all__`, what a module only imports is left out:
-    callables defined outside the library, `from __future__ import annotations`,
-    `TYPE_CHECKING`.
+    A module's public names are its `__all__`, else its names without a leading underscore,
+    less what it only imports (callables defined outside the library, `from __future__ import
+    annotations`, `TYPE_CHECKING`). Submodules the library holds as attributes are walked
+    breadth first, so each module, class and function is listed at its shortest public path
+    only (under each of its names there).
+
+    A class brings the public methods and descriptors it defines, those of bases not listed
+    themselves (a private base such as pandas' `NDFrame`), and every classmethod and
+    staticmethod it inherits (called on the class, they differ per class). An object a module
+    holds brings the public methods of its class when that class is the library's own and not
+    listed, or defined in a private module (`scipy.stats.norm.cdf`).
 
     Returns the entries and the containers left out because their Elixir module is another
     Python object's (the module `numpy.polynomial.chebyshev` beside the class `Chebyshev`).
@@ -913,6 +913,7 @@ def list_public(root, library):
         if id(cls) not in listed or private:
             # Called on the object like a module's functions, they are named as functions.
             members(path, cls, inspect.isroutine, kind="function", skip_listed=not private)
+
     def own_path(entry):
         """The container a class entry is itself: its constructor lives there."""
         return (entry["below"] + "." if entry["below"] else "") + entry["name"]
