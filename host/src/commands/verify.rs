@@ -113,6 +113,7 @@ pub fn run(project: &Project, emitter: Option<&str>, use_cache: bool) -> Result<
     report
         .findings
         .extend(plan.problems.into_iter().map(Finding::from));
+    check_listing(config, &manifest, &mut report);
 
     // The lock against the manifest, the configuration and the plugins.
     let Some(lock) = lock else {
@@ -134,6 +135,38 @@ pub fn run(project: &Project, emitter: Option<&str>, use_cache: bool) -> Result<
     report.files = files.len();
     compare_files(project, &files, &mut report)?;
     Ok(report)
+}
+
+/// `all = true` against the manifest: a library that sets it was listed, one that dropped it
+/// is no longer recorded as listed.
+fn check_listing(
+    config: &crate::config::Config,
+    manifest: &crate::model::Manifest,
+    report: &mut Report,
+) {
+    for library in config.libraries.values() {
+        let listed = manifest
+            .libraries
+            .get(&library.name)
+            .is_some_and(|record| record.all);
+        let message = match (library.all, listed) {
+            (true, false) => format!(
+                "`{}` sets `all = true`, but its public symbols were never generated",
+                library.name
+            ),
+            (false, true) => format!(
+                "`{}` no longer sets `all = true`, but its bindings were generated whole",
+                library.name
+            ),
+            _ => continue,
+        };
+        let mut problem = Problem::new("not_listed", message)
+            .help("run `snakebridge generate` (with Python) and commit the result");
+        problem.file = Some(crate::config::FILE_NAME.into());
+        problem.line = Some(library.line);
+        problem.column = Some(library.column);
+        report.findings.push(problem.into());
+    }
 }
 
 fn check_lock(

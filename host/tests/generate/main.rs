@@ -760,6 +760,16 @@ fn all_generates_every_public_symbol() {
         );
     }
     project.write("lib/a.ex", "defmodule A do\nend\n");
+    // Not generated yet: drift that `verify` names at the library's line.
+    let output = project.run(&["verify"]);
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    assert!(
+        output.stdout.contains(
+            "snakebridge.toml:4:1: `whole` sets `all = true`, but its public symbols were never generated"
+        ),
+        "{}",
+        output.stdout
+    );
     let output = project.run(&["generate"]);
     output.assert_success();
     assert!(
@@ -826,9 +836,19 @@ fn all_generates_every_public_symbol() {
         output.stderr
     );
 
-    // Without `all`, they are ordinary unused symbols.
+    // Without `all`, they are ordinary unused symbols, once generated again.
     project.write("snakebridge.toml", &config(false));
+    let output = project.run(&["verify"]);
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("`whole` no longer sets `all = true`"),
+        "{}",
+        output.stdout
+    );
     project.run(&["generate"]).assert_success();
+    project.run(&["verify"]).assert_success();
     let output = project.run(&["prune", "--dry-run"]);
     output.assert_success();
     assert!(
