@@ -63,6 +63,62 @@ fn endless_loop_runs_out_of_fuel() {
     assert!(reason.contains("CPU budget"), "{reason}");
 }
 
+/// Found by the conformance suite: emitting scipy whole (6,638 symbols) ran out of a budget
+/// fixed per call. The budget grows with the library, so an honest emitter finishes however
+/// large the library is, while an endless loop still stops.
+#[test]
+fn a_whole_library_fits_the_fuel_budget() {
+    let symbols = 6_000;
+    let mut input = input("big");
+    input.library.modules.push(types::Module {
+        elixir_module: "Lib".into(),
+        python_path: "big".into(),
+        kind: types::ModuleKind::Module,
+        doc: String::new(),
+    });
+    input.library.symbols = (0..symbols)
+        .map(|i| {
+            let param = |name: &str, kind| types::Param {
+                python_name: name.into(),
+                elixir_name: name.into(),
+                kind,
+                default: None,
+                annotation: None,
+            };
+            types::Symbol {
+                id: format!("Lib.f{i:05}"),
+                kind: types::SymbolKind::Function,
+                elixir_module: "Lib".into(),
+                elixir_name: format!("f{i:05}"),
+                python_module: "big".into(),
+                python_name: format!("f{i:05}"),
+                // A C function without a signature: a wrapper per arity, as scipy has many.
+                signature: types::Signature {
+                    params: vec![
+                        param("args", types::ParamKind::VarPositional),
+                        param("kwargs", types::ParamKind::VarKeyword),
+                    ],
+                    returns: None,
+                    source: types::SignatureSource::VariadicFallback,
+                },
+                overloads: vec![],
+                doc: "Computes something.".into(),
+                arity: types::ArityRange {
+                    min: 0,
+                    max: 9,
+                    open: true,
+                },
+            }
+        })
+        .collect();
+    let host = host();
+    let plugin = host
+        .load(Stage::Emitter, &Source::Builtin(Stage::Emitter))
+        .unwrap();
+    let files = host.emit(&plugin, &input).unwrap();
+    assert!(files[0].contents.contains("def f05999("));
+}
+
 #[test]
 fn hoarding_memory_hits_the_limit() {
     let reason = trap_reason(emit("memory"));
