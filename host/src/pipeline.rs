@@ -318,6 +318,10 @@ fn sys_path(project: &Project, library: &crate::config::Library) -> Vec<String> 
         .collect()
 }
 
+/// Public symbols `all = true` generates per library: scipy whole lists about 6,700, and a
+/// library that lists far more is more likely a hostile or broken one than bindings to write.
+pub const MAX_LISTED_SYMBOLS: usize = 20_000;
+
 /// Lists the public symbols of each `all = true` library in scope that the manifest does not
 /// record as listed for its configuration (or that is refreshed), as declared calls by
 /// library.
@@ -378,6 +382,22 @@ fn list_public(
             ));
         }
         let calls = crate::listing::calls(library, &reply.public);
+        if calls.len() > MAX_LISTED_SYMBOLS {
+            let mut problem = Problem::new(
+                "too_many_symbols",
+                format!(
+                    "`{}` lists {} public symbols, more than the {MAX_LISTED_SYMBOLS} `all = true` generates",
+                    library.name,
+                    calls.len()
+                ),
+            )
+            .help("drop `all = true` and list what the project calls in `include`, or `exclude` what it never will");
+            problem.file = Some(crate::config::FILE_NAME.into());
+            problem.line = Some(library.line);
+            problem.column = Some(library.column);
+            all_problems.push(problem);
+            continue;
+        }
         let homeless: usize = reply.unreachable.iter().map(|u| u.symbols).sum();
         printer.status(format!(
             "Listed {} public symbols of `{}` (`all = true`)",

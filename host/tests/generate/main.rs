@@ -858,6 +858,35 @@ fn all_generates_every_public_symbol() {
     );
 }
 
+/// A library listing 1,000 times more public names than a big real one is refused at its line
+/// before any symbol is introspected or anything is written.
+#[test]
+fn all_refuses_a_library_listing_too_many_symbols() {
+    let project = TestProject::new(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nflood = { path = \"py\", all = true }\n",
+    );
+    project.write(
+        "py/flood.py",
+        "for _i in range(20001):\n    globals()[f\"f{_i}\"] = lambda: None\n",
+    );
+    project.write("lib/a.ex", "defmodule A do\nend\n");
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    assert!(
+        output.stderr.contains(
+            "snakebridge.toml:4:1: `flood` lists 20001 public symbols, more than the 20000 `all = true` generates"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !output.stderr.contains("Introspecting"),
+        "{}",
+        output.stderr
+    );
+    assert!(!project.path("lib/snakebridge_generated").exists());
+}
+
 /// `include` reads a capitalised name as a class; the error says how to name a capitalised
 /// function instead, and that spelling works.
 #[test]
