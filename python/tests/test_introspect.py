@@ -37,6 +37,34 @@ class SignatureFromDocTest(unittest.TestCase):
         )
 
 
+class LookupTest(unittest.TestCase):
+    def test_a_segment_that_does_not_round_trip_through_elixir_spelling_resolves(self):
+        # `numpy.c_` is `Numpy.C`, `numpy.bytes_` is `Numpy.Bytes`.
+        lib = types.ModuleType("spelled")
+        sys.modules["spelled"] = lib
+        self.addCleanup(sys.modules.pop, "spelled")
+
+        class Holder:
+            pass
+
+        class bytes_:
+            pass
+
+        lib.c_ = Holder()
+        lib.bytes_ = bytes_
+        self.assertEqual(introspect.resolve_container(lib, "spelled", ["C"])[0], "spelled.c_")
+        self.assertEqual(introspect.resolve_container(lib, "spelled", ["Bytes"])[:2], ("spelled.bytes_", "class"))
+
+    def test_a_property_whose_getter_has_no_signature_is_described(self):
+        # pathlib's `PurePath.drive` is `property(operator.attrgetter("_drv"))`.
+        class Path:
+            drive = property(__import__("operator").attrgetter("_drv"))
+
+        record = introspect.describe_member(Path, "lib.Path", "lib", "drive")
+        self.assertEqual(record["kind"], "property")
+        self.assertNotIn("returns", record)
+
+
 class ListPublicTest(unittest.TestCase):
     def library(self):
         lib = types.ModuleType("lib")
@@ -86,6 +114,8 @@ class ListPublicTest(unittest.TestCase):
         sub.cast = __import__("typing").cast
         sub.annotations = __import__("__future__").annotations
         sub.TYPE_CHECKING = False
+        # A builtin a library re-exports is Python's (`uuid.bytes_`).
+        lib.bytes_ = bytes
         lib.sub, lib.Listed, lib.Child, lib.Alias = sub, Listed, Child, Child
         sub.Child = Child
         lib._private = lambda: None
