@@ -114,8 +114,14 @@ class ListPublicTest(unittest.TestCase):
         sub.cast = __import__("typing").cast
         sub.annotations = __import__("__future__").annotations
         sub.TYPE_CHECKING = False
-        # A builtin a library re-exports is Python's (`uuid.bytes_`).
-        lib.bytes_ = bytes
+        # A builtin a library re-exports is Python's, even in `__all__` (`uuid.bytes_`).
+        decl = types.ModuleType("lib.decl")
+        sys.modules["lib.decl"] = decl
+        self.addCleanup(sys.modules.pop, "lib.decl")
+        decl.__all__ = ["bytes_", "kept"]
+        kept = types.FunctionType(helper.__code__, {}, "kept")
+        kept.__module__ = "lib.decl"
+        decl.bytes_, decl.kept, lib.decl = bytes, kept, decl
         lib.sub, lib.Listed, lib.Child, lib.Alias = sub, Listed, Child, Child
         sub.Child = Child
         lib._private = lambda: None
@@ -143,6 +149,7 @@ class ListPublicTest(unittest.TestCase):
                 ("Child", "shared", "member"),
                 ("Listed", "inherited", "member"),
                 ("Listed", "make", "member"),
+                ("decl", "kept", "function"),
                 ("norm", "inherited", "function"),
                 ("norm", "make", "function"),
                 ("norm", "pdf", "function"),
