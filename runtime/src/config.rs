@@ -8,7 +8,9 @@ pub struct PoolConfig {
     /// The interpreter, with the project's libraries and `grpcio` installed.
     pub python: PathBuf,
     pub workers: usize,
-    /// gRPC threads in each worker; the pool runs one fewer calls at a time on a worker.
+    /// Serving threads in each worker: one is kept for bookkeeping (heartbeats, references),
+    /// the others run one call each, so the pool runs one fewer calls at a time on a worker
+    /// (at least one, with a second thread then started for bookkeeping).
     pub threads_per_worker: usize,
     /// Directories put on `PYTHONPATH` after the worker package: the project's own Python.
     pub python_path: Vec<PathBuf>,
@@ -47,6 +49,11 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
+    /// Calls a worker runs at a time.
+    pub(crate) fn calls_per_worker(&self) -> usize {
+        self.threads_per_worker.saturating_sub(1).max(1)
+    }
+
     pub fn new(python: impl Into<PathBuf>) -> PoolConfig {
         PoolConfig {
             python: python.into(),

@@ -1,9 +1,11 @@
 //! The pool: a fixed number of worker slots, a fair queue of calls waiting for capacity,
 //! sessions pinned to a slot, and replacement of workers that crash, hang or stop answering.
 //!
-//! Each worker serves `threads_per_worker` gRPC threads; the pool runs at most one fewer
-//! calls on it at a time, so a call never queues inside Python (where its deadline would
-//! run out unseen) and a heartbeat always finds a free thread.
+//! Each worker serves `threads_per_worker` threads, and the pool holds one connection to
+//! each: one for bookkeeping (heartbeats, references), the others carrying one call at a
+//! time. So a call never queues inside Python (where its deadline would run out unseen), a
+//! heartbeat always finds a free thread, and a native worker runs the call on the thread that
+//! read it, crossing no thread.
 //!
 //! A caller's deadline ends that caller's wait, nothing more: the call runs on in Python,
 //! holding its thread, and the worker goes on serving every other session. A worker is
@@ -111,16 +113,26 @@ struct Lease {
     inner: Arc<Inner>,
     slot: usize,
     worker: Arc<Worker>,
+    /// The worker's connection (and so its thread) this lease's call runs on.
+    connection: usize,
     /// The call ran past the hard limit and is taken as lost: its thread stays counted.
     stuck: bool,
     /// Already accounted for by whoever holds the state lock.
     defused: bool,
 }
 
+impl Lease {
+    /// The client of the connection this lease holds.
+    fn client(&self) -> crate::worker::Client {
+        self.worker.client(self.connection)
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
         if !self.defused {
-            self.inner.release(self.slot, &self.worker, self.stuck);
+            self.inner
+                .release(self.slot, &self.worker, self.connection, self.stuck);
         }
     }
 }
@@ -246,7 +258,7 @@ impl Pool {
             tool: "snakebridge.stream".into(),
             payload,
         });
-        let mut client = lease.worker.client();
+        let mut client = lease.client();
         let chunks = match tokio::time::timeout_at(deadline, client.execute_stream(request)).await {
             Err(_) => {
                 // Nothing ran yet that could hold a thread for long: give the capacity back.
@@ -492,7 +504,7 @@ impl Pool {
         let mut running = Detached(Some(Box::pin({
             let abandon = abandon.clone();
             async move {
-                let mut client = lease.worker.client();
+                let mut client = lease.client();
                 let sent = tokio::time::timeout(hard, client.execute(request)).await;
                 abandon.call_ended(&lease.worker);
                 match sent {
@@ -526,7 +538,7 @@ impl Pool {
         });
         let timeout = self.inner.config.call_timeout;
         request.set_timeout(timeout);
-        let mut client = worker.client();
+        let mut client = worker.bookkeeping();
         match tokio::time::timeout(timeout, client.execute(request)).await {
             Ok(Ok(response)) => self.inner.outcome(response.into_inner().outcome),
             Ok(Err(status)) => Err(worker.failure(&status).await),
@@ -594,7 +606,7 @@ impl Inner {
     }
 
     fn capacity(&self) -> usize {
-        self.config.threads_per_worker.saturating_sub(1).max(1)
+        self.config.calls_per_worker()
     }
 
     /// A lease on the slot of the worker holding the call's objects, else the session's, else
@@ -636,6 +648,7 @@ impl Inner {
         Some(Lease {
             inner: self.clone(),
             slot,
+            connection: worker.take_connection(),
             worker,
             stuck: false,
             defused: false,
@@ -657,6 +670,7 @@ impl Inner {
             if let Err(mut lease) = waiter.grant.send(lease) {
                 // The caller gave up (deadline, cancelled): take the capacity back here, under
                 // the lock, rather than in the lease's drop.
+                lease.worker.give_back(lease.connection);
                 lease.worker.in_flight.fetch_sub(1, Ordering::SeqCst);
                 lease.defused = true;
             }
@@ -664,8 +678,15 @@ impl Inner {
         }
     }
 
-    fn release(self: &Arc<Self>, slot: usize, worker: &Arc<Worker>, stuck: bool) {
+    fn release(
+        self: &Arc<Self>,
+        slot: usize,
+        worker: &Arc<Worker>,
+        connection: usize,
+        stuck: bool,
+    ) {
         if !stuck {
+            worker.give_back(connection);
             worker.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
         let mut state = self.lock();

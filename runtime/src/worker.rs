@@ -44,7 +44,12 @@ impl tonic::service::Interceptor for Authorize {
 
 pub(crate) struct Worker {
     pub(crate) pid: u32,
-    client: Client,
+    /// One connection per serving thread of the worker. The last is for bookkeeping
+    /// (heartbeats, references); each of the others carries one call at a time, so a call
+    /// never waits in the worker behind another.
+    clients: Vec<Client>,
+    /// The call connections no lease holds.
+    idle: Mutex<Vec<usize>>,
     exit: watch::Receiver<Option<String>>,
     close_stdin: Arc<Notify>,
     kill: Arc<Notify>,
@@ -78,7 +83,7 @@ impl Worker {
                 "grpc"
             })
             .arg("--threads")
-            .arg(config.threads_per_worker.to_string())
+            .arg((config.calls_per_worker() + 1).to_string())
             .arg("--max-message-bytes")
             .arg(config.max_message_bytes.to_string())
             .arg("--max-depth")
@@ -155,17 +160,25 @@ impl Worker {
                 ));
             }
         };
-        let channel = connect(&socket, config.start_timeout).await.map_err(|e| {
-            failed(
-                format!("cannot connect to `{}`: {e}", socket.display()),
-                vec![],
-            )
-        })?;
         let authorize = Authorize(dir.authorization());
         let origin = http::Uri::from_static("http://worker.invalid");
-        let client = WorkerClient::with_origin(InterceptedService::new(channel, authorize), origin)
-            .max_decoding_message_size(config.max_message_bytes)
-            .max_encoding_message_size(config.max_message_bytes);
+        let mut clients = Vec::new();
+        for _ in 0..=config.calls_per_worker() {
+            let connection = connect(&socket, config.start_timeout).await.map_err(|e| {
+                failed(
+                    format!("cannot connect to `{}`: {e}", socket.display()),
+                    vec![],
+                )
+            })?;
+            clients.push(
+                WorkerClient::with_origin(
+                    InterceptedService::new(connection, authorize.clone()),
+                    origin.clone(),
+                )
+                .max_decoding_message_size(config.max_message_bytes)
+                .max_encoding_message_size(config.max_message_bytes),
+            );
+        }
 
         let (exit_tx, exit) = watch::channel(None);
         let close_stdin = Arc::new(Notify::new());
@@ -178,7 +191,8 @@ impl Worker {
         ));
         let worker = Arc::new(Worker {
             pid,
-            client,
+            idle: Mutex::new((0..clients.len() - 1).rev().collect()),
+            clients,
             exit,
             close_stdin,
             kill,
@@ -211,8 +225,28 @@ impl Worker {
         self.in_flight.load(SeqCst) > self.abandoned.load(SeqCst) + self.stuck.load(SeqCst)
     }
 
-    pub(crate) fn client(&self) -> Client {
-        self.client.clone()
+    /// The client for bookkeeping calls, outside the capacity accounting.
+    pub(crate) fn bookkeeping(&self) -> Client {
+        self.clients[self.clients.len() - 1].clone()
+    }
+
+    /// The client of call connection `n`.
+    pub(crate) fn client(&self, n: usize) -> Client {
+        self.clients[n].clone()
+    }
+
+    /// Takes an idle call connection; the pool's accounting guarantees one is there.
+    pub(crate) fn take_connection(&self) -> usize {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Gives a call connection back once its call is over.
+    pub(crate) fn give_back(&self, n: usize) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(n);
     }
 
     pub(crate) async fn heartbeat(
@@ -221,7 +255,7 @@ impl Worker {
     ) -> Result<HeartbeatResponse, tonic::Status> {
         let mut request = tonic::Request::new(HeartbeatRequest { nonce: 1 });
         request.set_timeout(timeout);
-        let mut client = self.client();
+        let mut client = self.bookkeeping();
         match tokio::time::timeout(timeout, client.heartbeat(request)).await {
             Ok(reply) => Ok(reply?.into_inner()),
             Err(_) => Err(tonic::Status::deadline_exceeded(format!(

@@ -14,7 +14,10 @@
 //! It serves on a Unix socket in the runtime's private directory and refuses, with
 //! `UNAUTHENTICATED`, every call that does not carry the pool's secret.
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -27,9 +30,12 @@ use snakebridge_runtime::proto::{
     ExecuteRequest, ExecuteResponse, HeartbeatRequest, HeartbeatResponse, PythonError, StreamChunk,
     execute_response, stream_chunk,
 };
-use tokio::sync::{mpsc, oneshot};
-use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{mpsc, watch};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 use tonic::metadata::MetadataValue;
+use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status};
 
 #[pymodule]
@@ -39,38 +45,31 @@ fn snakebridge_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Python runs on the blocking threads, and its decoding and encoding recurse once or twice
-/// per level of a value's nesting (up to the runtime's `max_depth`).
+/// Python runs on the serving threads and the blocking ones, and its decoding and encoding
+/// recurse once or twice per level of a value's nesting (up to the runtime's `max_depth`).
 const THREAD_STACK: usize = 16 << 20;
 
-/// Starts serving on the Unix socket `socket`, taking only calls that carry `token`, with at
-/// most `threads` calls in Python at a time, and returns at once.
+/// Starts serving on the Unix socket `socket`, taking only calls that carry `token`, on
+/// `threads` serving threads, and returns at once.
+///
+/// Each serving thread runs its own single-threaded tokio runtime and runs Python right on it,
+/// so a call crosses no thread inside the worker: the thread that reads the request runs the
+/// dispatcher and writes the answer. A connection belongs to one thread (the least busy one
+/// when it is accepted); the pool opens one connection per thread and sends one call at a time
+/// on each, so a call never waits behind another in Python.
 #[pyfunction]
 fn start(
-    py: Python<'_>,
     dispatcher: Py<PyAny>,
     socket: std::path::PathBuf,
     token: &[u8],
     max_message_bytes: usize,
     threads: usize,
 ) -> PyResult<Server> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(threads.max(1))
-        .thread_stack_size(THREAD_STACK)
-        .thread_name("snakebridge-native")
-        .on_thread_start(keep_thread_state)
-        .on_thread_stop(drop_thread_state)
-        .enable_all()
-        .build()
-        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     let expected = MetadataValue::try_from([b"Bearer ".as_slice(), token].concat())
         .map_err(|e| PyRuntimeError::new_err(format!("the secret is not a header value: {e}")))?;
-    let listener = py
-        .detach(|| runtime.block_on(async { tokio::net::UnixListener::bind(&socket) }))
-        .map_err(|e| {
-            PyRuntimeError::new_err(format!("cannot listen on `{}`: {e}", socket.display()))
-        })?;
+    let listener = std::os::unix::net::UnixListener::bind(&socket).map_err(|e| {
+        PyRuntimeError::new_err(format!("cannot listen on `{}`: {e}", socket.display()))
+    })?;
     let service = WorkerServer::new(Service {
         dispatcher: Arc::new(dispatcher),
     })
@@ -80,18 +79,159 @@ fn start(
         service,
         move |request: Request<()>| authenticate(request, &expected),
     );
-    let (stop, stopped) = oneshot::channel::<()>();
-    let incoming = UnixListenerStream::new(listener);
-    runtime.spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming_shutdown(incoming, async {
-                let _ = stopped.await;
-            }),
-    );
+    let (stop, stopped) = watch::channel(false);
+    let (done, finished) = std::sync::mpsc::channel();
+    let mut threads_in = Vec::new();
+    for n in 0..threads.max(1) {
+        let (connections, incoming) = mpsc::unbounded_channel();
+        let load = Arc::new(AtomicUsize::new(0));
+        let (service, mut stopped, done) = (service.clone(), stopped.clone(), done.clone());
+        std::thread::Builder::new()
+            .name(format!("snakebridge-native-{n}"))
+            .stack_size(THREAD_STACK)
+            .spawn(move || {
+                keep_thread_state();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .thread_stack_size(THREAD_STACK)
+                    .on_thread_start(keep_thread_state)
+                    .on_thread_stop(drop_thread_state)
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    let incoming = UnboundedReceiverStream::new(incoming).map(Connection::register);
+                    let _ = runtime.block_on(
+                        tonic::transport::Server::builder()
+                            .add_service(service)
+                            .serve_with_incoming_shutdown(incoming, async move {
+                                let _ = stopped.wait_for(|stop| *stop).await;
+                            }),
+                    );
+                    runtime.shutdown_timeout(Duration::from_secs(1));
+                }
+                drop_thread_state();
+                let _ = done.send(());
+            })
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread: {e}")))?;
+        threads_in.push((connections, load));
+    }
+    let accepting = stop.subscribe();
+    std::thread::Builder::new()
+        .name("snakebridge-accept".into())
+        .spawn(move || accept(listener, threads_in, accepting))
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread: {e}")))?;
     Ok(Server {
-        running: Mutex::new(Some((runtime, stop))),
+        socket,
+        threads: threads.max(1),
+        running: Mutex::new(Some((stop, finished))),
     })
+}
+
+/// A connection on its way to a serving thread, and that thread's count of connections.
+type ToThread = (
+    mpsc::UnboundedSender<(std::os::unix::net::UnixStream, Arc<AtomicUsize>)>,
+    Arc<AtomicUsize>,
+);
+
+/// Hands each accepted connection to the serving thread with the fewest, until stopped.
+fn accept(
+    listener: std::os::unix::net::UnixListener,
+    threads: Vec<ToThread>,
+    stopped: watch::Receiver<bool>,
+) {
+    for stream in listener.incoming() {
+        if *stopped.borrow() {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        if stream.set_nonblocking(true).is_err() {
+            continue;
+        }
+        let Some((thread, load)) = threads
+            .iter()
+            .min_by_key(|(_, load)| load.load(Ordering::SeqCst))
+        else {
+            return;
+        };
+        load.fetch_add(1, Ordering::SeqCst);
+        if thread.send((stream, load.clone())).is_err() {
+            load.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A connection served by one thread, counted in that thread's load while it is open.
+struct Connection {
+    stream: tokio::net::UnixStream,
+    load: Arc<AtomicUsize>,
+}
+
+impl Connection {
+    /// Registers an accepted connection with the serving thread's runtime.
+    fn register(
+        (stream, load): (std::os::unix::net::UnixStream, Arc<AtomicUsize>),
+    ) -> std::io::Result<Connection> {
+        match tokio::net::UnixStream::from_std(stream) {
+            Ok(stream) => Ok(Connection { stream, load }),
+            Err(e) => {
+                load.fetch_sub(1, Ordering::SeqCst);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.load.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Connected for Connection {
+    type ConnectInfo = <tokio::net::UnixStream as Connected>::ConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.stream.connect_info()
+    }
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 thread_local! {
@@ -153,7 +293,9 @@ fn authenticate(
 
 #[pyclass(frozen)]
 struct Server {
-    running: Mutex<Option<(tokio::runtime::Runtime, oneshot::Sender<()>)>>,
+    socket: std::path::PathBuf,
+    threads: usize,
+    running: Mutex<Option<(watch::Sender<bool>, std::sync::mpsc::Receiver<()>)>>,
 }
 
 #[pymethods]
@@ -161,9 +303,20 @@ impl Server {
     /// Stops accepting calls, gives running ones a second, and stops the threads.
     fn stop(&self, py: Python<'_>) {
         let running = self.running.lock().ok().and_then(|mut r| r.take());
-        if let Some((runtime, stop)) = running {
-            let _ = stop.send(());
-            py.detach(|| runtime.shutdown_timeout(Duration::from_secs(1)));
+        if let Some((stop, finished)) = running {
+            let _ = stop.send(true);
+            // Wakes the acceptor, which sees the stop.
+            let _ = std::os::unix::net::UnixStream::connect(&self.socket);
+            let deadline = std::time::Instant::now() + Duration::from_secs(2);
+            let threads = self.threads;
+            py.detach(move || {
+                for _ in 0..threads {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if finished.recv_timeout(left).is_err() {
+                        return;
+                    }
+                }
+            });
         }
     }
 }
@@ -265,10 +418,8 @@ impl Worker for Service {
         request: Request<ExecuteRequest>,
     ) -> Result<Response<ExecuteResponse>, Status> {
         let ExecuteRequest { tool, payload } = request.into_inner();
-        let dispatcher = self.dispatcher.clone();
-        let outcome = tokio::task::spawn_blocking(move || execute(&dispatcher, &tool, &payload))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?;
+        // On this connection's own thread: the pool sends it one call at a time.
+        let outcome = execute(&self.dispatcher, &tool, &payload);
         Ok(Response::new(ExecuteResponse {
             outcome: Some(outcome),
         }))
@@ -292,19 +443,14 @@ impl Worker for Service {
         &self,
         request: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatResponse>, Status> {
-        let dispatcher = self.dispatcher.clone();
-        let refs = tokio::task::spawn_blocking(move || {
-            Python::attach(|py| {
-                dispatcher
-                    .bind(py)
-                    .call_method0("heartbeat")
-                    .and_then(|r| r.extract::<(u32, u64)>())
-                    .map(|(_, refs)| refs)
-                    .unwrap_or_default()
-            })
-        })
-        .await
-        .unwrap_or_default();
+        let refs = Python::attach(|py| {
+            self.dispatcher
+                .bind(py)
+                .call_method0("heartbeat")
+                .and_then(|r| r.extract::<(u32, u64)>())
+                .map(|(_, refs)| refs)
+                .unwrap_or_default()
+        });
         Ok(Response::new(HeartbeatResponse {
             nonce: request.into_inner().nonce,
             pid: std::process::id(),
