@@ -9,9 +9,10 @@
 //! - `transport`: the gRPC transport alone, against a worker service written in Rust in this
 //!   process: tonic's `Channel` over loopback TCP (the pool before issue 13), `Channel` over a
 //!   Unix socket, and the pool's own connection (`snakebridge_runtime::transport`) over it.
-//! - `rust`: `Pool::call` of `math.sqrt(2.0)`: latency one call at a time, and calls/s with
-//!   calls in flight, on 1 and 2 workers; workers serving with grpcio, then with the native
-//!   extension (`cargo build --release -p snakebridge-native` first, or `SNAKEBRIDGE_NATIVE`).
+//! - `rust`: `Pool::call` of `math.sqrt(2.0)` from a task: latency one call at a time, and
+//!   calls/s with calls in flight, on 1 and 2 workers; workers serving with grpcio, then with
+//!   the native extension (`cargo build --release -p snakebridge-native` first, or
+//!   `SNAKEBRIDGE_NATIVE`); then one call at a time from the thread in `block_on`.
 //! - `elixir`: the same call through `SnakeBridge.Runtime` in a real VM, via `snakebridge
 //!   runtime serve` (this build's binary), on 1 and 2 workers.
 //! - `scaling`: calls/s of a function that computes for 1 ms holding the GIL, 1 and 2
@@ -104,10 +105,12 @@ fn main() {
         pipe_p50 = Some(pipe());
     }
     if wants("transport") {
-        runtime.block_on(transport());
+        runtime.block_on(async { tokio::spawn(transport()).await.unwrap() });
     }
     if wants("rust") {
-        rust_p50 = Some(runtime.block_on(rust()));
+        // As a tokio application calls: from a task, on a runtime thread.
+        rust_p50 = Some(runtime.block_on(async { tokio::spawn(rust()).await.unwrap() }));
+        runtime.block_on(outside_the_runtime());
     }
     if let (Some(pipe), Some(rust)) = (pipe_p50, rust_p50) {
         println!(
@@ -435,6 +438,31 @@ async fn rust_transport(transport: &str, base: PoolConfig) -> f64 {
     }
     scaled(&throughput);
     sequential_p50
+}
+
+/// One call at a time from the thread in `block_on`, outside the runtime's threads (as from
+/// `#[tokio::main]`'s body): every answer crosses from a runtime thread to this one.
+async fn outside_the_runtime() {
+    let Some(native) = native() else { return };
+    let mut config = config(1);
+    config.native = Some(native);
+    let pool = Pool::start(config).await.unwrap();
+    let call = Call::function("math", "sqrt").arg(2.0);
+    for _ in 0..200 {
+        pool.call(&call).await.unwrap();
+    }
+    let start = Instant::now();
+    let mut times = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        pool.call(&call).await.unwrap();
+        times.push(t.elapsed());
+    }
+    row(
+        "Rust Pool::call, native, 1 worker, from block_on",
+        &latency(times, start.elapsed()),
+    );
+    pool.shutdown(Duration::from_secs(2)).await;
 }
 
 async fn concurrent(pool: &Pool, call: &Call, calls: usize) -> Latency {
