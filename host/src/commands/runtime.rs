@@ -15,15 +15,6 @@ use crate::project::Project;
 /// Serves until stdin closes. Failing to start the pool is not fatal here: every request gets
 /// the reason, so the Elixir caller sees it rather than a closed port.
 pub fn serve(project: &Project) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        // Values are converted recursively, up to `[runtime] max_depth` levels.
-        .thread_stack_size(16 << 20)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Runtime {
-            message: e.to_string(),
-        })?;
     let pool_config = pool_config(project);
     let recorder = Arc::new(Recorder::new(&project.root));
     let hook_recorder = recorder.clone();
@@ -37,21 +28,42 @@ pub fn serve(project: &Project) -> Result<(), Error> {
         );
     });
     let max_frame = port::max_frame(project.config.runtime.max_message_bytes);
-    runtime.block_on(async move {
-        let frames = port::stdio(max_frame);
-        let started = match pool_config {
-            Ok(config) => Pool::start(config).await.map_err(|e| hint(&e.to_string())),
-            Err(message) => Err(message),
-        };
-        match started {
-            Ok(pool) => port::serve(pool, frames, Some(hook)).await,
-            Err(message) => port::refuse(&message, frames).await,
-        }
-    });
+    // One thread runs the pool, every call and every worker connection: a call's request,
+    // answer and reply never cross between runtime threads (the workers' processes and the
+    // port's reader and writer threads do the rest in parallel). Its stack is large because
+    // values are converted recursively, up to `[runtime] max_depth` levels.
+    let serving = std::thread::Builder::new()
+        .name("snakebridge-runtime".into())
+        .stack_size(16 << 20)
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let frames = port::stdio(max_frame);
+                let started = match pool_config {
+                    Ok(config) => Pool::start(config).await.map_err(|e| hint(&e.to_string())),
+                    Err(message) => Err(message),
+                };
+                match started {
+                    Ok(pool) => port::serve(pool, frames, Some(hook)).await,
+                    Err(message) => port::refuse(&message, frames).await,
+                }
+            });
+            // Worker processes must not outlive the port: do not wait for stuck blocking
+            // threads.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+            Ok::<(), std::io::Error>(())
+        })
+        .and_then(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the runtime thread panicked")))
+        });
     recorder.flush();
-    // Worker processes must not outlive the port: do not wait for stuck blocking threads.
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    Ok(())
+    serving.map_err(|e| Error::Runtime {
+        message: e.to_string(),
+    })
 }
 
 fn pool_config(project: &Project) -> Result<PoolConfig, String> {
