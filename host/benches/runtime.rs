@@ -410,17 +410,7 @@ async fn rust_transport(transport: &str, base: PoolConfig) -> f64 {
         let mut config = base.clone();
         config.workers = workers;
         let pool = Pool::start(config).await.unwrap();
-        for _ in 0..200 {
-            pool.call(&call).await.unwrap();
-        }
-        let start = Instant::now();
-        let mut times = Vec::with_capacity(CALLS);
-        for _ in 0..CALLS {
-            let t = Instant::now();
-            pool.call(&call).await.unwrap();
-            times.push(t.elapsed());
-        }
-        let l = latency(times, start.elapsed());
+        let l = one_at_a_time(&pool, &call).await;
         row(
             &format!("Rust Pool::call, {transport}, {workers} worker(s), one at a time"),
             &l,
@@ -440,6 +430,21 @@ async fn rust_transport(transport: &str, base: PoolConfig) -> f64 {
     sequential_p50
 }
 
+/// `CALLS` calls one after another, after 200 to warm up.
+async fn one_at_a_time(pool: &Pool, call: &Call) -> Latency {
+    for _ in 0..200 {
+        pool.call(call).await.unwrap();
+    }
+    let start = Instant::now();
+    let mut times = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        pool.call(call).await.unwrap();
+        times.push(t.elapsed());
+    }
+    latency(times, start.elapsed())
+}
+
 /// One call at a time from the thread in `block_on`, outside the runtime's threads (as from
 /// `#[tokio::main]`'s body): every answer crosses from a runtime thread to this one.
 async fn outside_the_runtime() {
@@ -448,19 +453,9 @@ async fn outside_the_runtime() {
     config.native = Some(native);
     let pool = Pool::start(config).await.unwrap();
     let call = Call::function("math", "sqrt").arg(2.0);
-    for _ in 0..200 {
-        pool.call(&call).await.unwrap();
-    }
-    let start = Instant::now();
-    let mut times = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        let t = Instant::now();
-        pool.call(&call).await.unwrap();
-        times.push(t.elapsed());
-    }
     row(
         "Rust Pool::call, native, 1 worker, from block_on",
-        &latency(times, start.elapsed()),
+        &one_at_a_time(&pool, &call).await,
     );
     pool.shutdown(Duration::from_secs(2)).await;
 }

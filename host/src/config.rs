@@ -203,7 +203,8 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Runtime {
     pub workers: usize,
-    /// gRPC threads per worker; one stays free for health checks.
+    /// Serving threads per worker: one for health checks and references, the others run one
+    /// call each.
     pub threads: usize,
     /// Seconds a call may take unless it sets its own timeout.
     pub timeout_secs: u64,
