@@ -408,6 +408,28 @@ async fn a_callers_deadline_ends_its_wait_and_the_worker_keeps_every_sessions_ob
     );
 }
 
+/// Each call has a worker thread and connection of its own: a quick call does not wait for a
+/// slow one on the same worker (a native worker runs calls on the thread that read them).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_never_waits_behind_another_on_the_same_worker() {
+    let pool = pool(1).await;
+    let slow = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.call(&fixture("sleep").arg(3.0)).await }
+    });
+    while pool.workers()[0].in_flight == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for n in 0..3 {
+        assert_eq!(pool.call(&fixture("add").arg(n)).await.unwrap(), json!(n));
+    }
+    assert!(
+        !slow.is_finished(),
+        "the quick calls waited for the slow one"
+    );
+    slow.await.unwrap().unwrap();
+}
+
 /// A call runs in its caller's task until the caller stops waiting: a caller that drops the
 /// call (a `select!`, an outer timeout) must leave the thread counted as busy until Python is
 /// done with it, exactly like one whose own deadline passed.
