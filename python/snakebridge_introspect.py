@@ -8,6 +8,10 @@ Request::
     {"library": "numpy", "stdlib": false, "sys_path": [],
      "modules": [["Linalg"], ...],                       # Elixir segments below the library
      "symbols": [{"module": ["Linalg"], "candidates": ["norm"]}, ...],
+                                                         # plus "stream_of": ["norm"] for a
+                                                         # `norm_stream` call: the symbol whose
+                                                         # stream wrapper it is, if Python has no
+                                                         # `norm_stream`
      "list": false}                                      # true: also list every public symbol
 
 Reply::
@@ -758,9 +762,34 @@ def property_annotation(prop):
     return annotation_text(signature.return_annotation, namespace_of(prop.fget))
 
 
+def declared_attributes(cls):
+    """The instance attributes a class declares by annotation (`width: float`), base first."""
+    declared = {}
+    for klass in reversed(inspect.getmro(cls)):
+        try:
+            declared.update(inspect.get_annotations(klass))
+        except Exception:  # noqa: BLE001 - an annotation that fails to read declares nothing
+            continue
+    return declared
+
+
 def describe_member(cls, class_path, module_path, name):
     raw, owner = raw_class_attribute(cls, name)
     if raw is None:
+        declared = declared_attributes(cls)
+        if name in declared:
+            # An instance attribute the class declares: read like a property.
+            record = {
+                "python_module": module_path,
+                "python_name": class_path[len(module_path) + 1:] + "." + name,
+                "kind": "property",
+                "signature": None,
+                "doc": "",
+            }
+            returns = annotation_text(declared[name], namespace_of(cls))
+            if returns:
+                record["returns"] = returns
+            return record
         try:
             value = lookup(cls, name)
         except AttributeError:
@@ -796,6 +825,8 @@ def describe_member(cls, class_path, module_path, name):
     else:
         signature = signature_of(raw, name, drop_first=True)
         record.update(kind="method", signature=signature, doc=doc_of(raw, name), overloads=overloads_of(raw, name, signature, cls.__module__, cls.__name__))
+    if record["kind"] in ("method", "static_method", "class_method") and is_generator(getattr(raw, "__func__", raw)):
+        record["generator"] = True
     found_in = defined_in(raw) if not isinstance(raw, (property,)) else None
     if found_in:
         record["defined_in"] = clean_text(found_in)
@@ -956,6 +987,54 @@ def has_name(container, kind, name):
         return False
 
 
+def is_generator(obj):
+    """Whether calling `obj` makes a generator: a generator function, unwrapped."""
+    try:
+        return inspect.isgeneratorfunction(inspect.unwrap(obj))
+    except Exception:  # noqa: BLE001 - a broken `__wrapped__` chain says nothing
+        return False
+
+
+def describe_setter(cls, class_path, module_path, name):
+    """A setter for `name` when instances of `cls` may be given it: a property with a setter,
+    a `__slots__` member, a dataclass field of an unfrozen dataclass, or an attribute the class
+    declares (annotated, or a plain class-level value instances shadow). `None` otherwise."""
+    raw, _ = raw_class_attribute(cls, name)
+    annotation = None
+    doc = ""
+    fields = getattr(cls, "__dataclass_fields__", None) or {}
+    params = getattr(cls, "__dataclass_params__", None)
+    declared = declared_attributes(cls)
+    if isinstance(raw, property):
+        if raw.fset is None:
+            return None
+        try:
+            value = list(inspect.signature(raw.fset).parameters.values())[1:2]
+            annotation = annotation_text(value[0].annotation, namespace_of(raw.fset)) if value else None
+        except (TypeError, ValueError):
+            annotation = None
+        annotation = annotation or property_annotation(raw)
+        doc = doc_of(raw)
+    elif name in fields:
+        if params is not None and getattr(params, "frozen", False):
+            return None
+        annotation = annotation_text(declared.get(name, inspect.Parameter.empty), namespace_of(cls))
+    elif type(raw).__name__ == "member_descriptor" or name in declared:
+        annotation = annotation_text(declared.get(name, inspect.Parameter.empty), namespace_of(cls))
+    elif raw is None or callable(raw) or inspect.isdatadescriptor(raw) or isinstance(raw, (classmethod, staticmethod)):
+        return None
+    param = {"python_name": "value", "kind": "positional_or_keyword"}
+    if annotation is not None:
+        param["annotation"] = annotation
+    return {
+        "kind": "setter",
+        "python_module": module_path,
+        "python_name": class_path[len(module_path) + 1:] + "." + name,
+        "signature": {"params": [param], "source": "inspect"},
+        "doc": doc,
+    }
+
+
 def describe(container, container_path, kind, module_path, candidates):
     """Resolves a called name in a resolved module or class; refuses one that stands for two
     Python names (a renamed one and one spelled like the rename)."""
@@ -996,7 +1075,14 @@ def describe(container, container_path, kind, module_path, candidates):
         where = defined_in(value)
         if where and not record["kind"] == "constant":
             record["defined_in"] = clean_text(where)
+        if record["kind"] == "function" and is_generator(value):
+            record["generator"] = True
         return record
+    # `set_x` of a class with no attribute `set_x` writes its attribute `x`.
+    if kind == "class" and candidates[-1].startswith("set_"):
+        record = describe_setter(container, container_path, module_path, candidates[-1][len("set_"):])
+        if record is not None:
+            return record
     raise NotFound(container_path + "." + candidates[-1], close_matches(candidates[-1], container))
 
 
@@ -1114,7 +1200,13 @@ def introspect(request):
     for entry in request.get("symbols", []):
         try:
             path, kind, obj, module_path = container(entry["module"])
-            record = describe(obj, path, kind, module_path, entry["candidates"])
+            try:
+                record = describe(obj, path, kind, module_path, entry["candidates"])
+            except NotFound:
+                if not entry.get("stream_of"):
+                    raise
+                record = describe(obj, path, kind, module_path, entry["stream_of"])
+                record["stream_wrapper"] = True
             reply["symbols"].append({"status": "ok", **record})
         except NotFound as missing:
             reply["symbols"].append({"status": "not_found", "missing": missing.path, "suggestions": missing.suggestions})

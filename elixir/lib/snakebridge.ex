@@ -54,6 +54,48 @@ defmodule SnakeBridge do
     end
   end
 
+  @doc """
+  Uses the Python object `ref` as a context manager, as Python's `with` statement does: calls
+  its `__enter__`, passes what that returns to `fun`, and always calls its `__exit__`,
+  returning `fun`'s result.
+
+  When `fun` raises, throws or exits, `__exit__` is given a `snakebridge_worker.ElixirError`
+  whose message and `elixir_type` are the Elixir exception's, and the exception goes on
+  (re-raised with its stacktrace) unless `__exit__` returns a true value, which suppresses it
+  as in Python: then `with_python/2` returns `nil`. An error from `__enter__` or `__exit__`
+  raises `SnakeBridge.Error`.
+
+      {:ok, lock} = SnakeBridge.call("threading", "Lock")
+      SnakeBridge.with_python(lock, fn _ -> :done end)
+      #=> :done
+  """
+  @spec with_python(Ref.t(), (term() -> result)) :: result | nil when result: term()
+  def with_python(%Ref{} = ref, fun) when is_function(fun, 1) do
+    ctx = Runtime.unwrap!(Runtime.context(ref, :enter))
+
+    try do
+      fun.(ctx)
+    catch
+      kind, reason ->
+        stacktrace = __STACKTRACE__
+        exception = Exception.normalize(kind, reason, stacktrace)
+
+        details =
+          if kind == :error,
+            do: %{type: inspect(exception.__struct__), message: Exception.message(exception)},
+            else: %{type: Atom.to_string(kind), message: inspect(reason)}
+
+        case Runtime.unwrap!(Runtime.context(ref, {:exit, details})) do
+          true -> nil
+          _ -> :erlang.raise(kind, reason, stacktrace)
+        end
+    else
+      result ->
+        Runtime.unwrap!(Runtime.context(ref, {:exit, nil}))
+        result
+    end
+  end
+
   @doc "A new session id, for `__runtime__: [session: id]`; free it with `release_session/1`."
   @spec new_session() :: String.t()
   def new_session, do: "session-" <> Integer.to_string(System.unique_integer([:positive]))

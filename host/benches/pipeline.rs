@@ -286,6 +286,7 @@ fn library(n: usize) -> LibraryRecord {
                 overloads: vec![],
                 doc: "Computes something.\n\nParameters\n----------\narg0 : int\n    The first argument.\n\nReturns\n-------\nfloat\n    The result.".into(),
                 defined_in: None,
+                generator: false,
             },
         );
     }
@@ -343,7 +344,7 @@ fn stages() {
             &times,
         );
         println!("{:<48} {} bytes of Elixir", "", size);
-        let library = snakebridge::stages::library("bench", &record, "1.0");
+        let library = snakebridge::stages::library("bench", &record, "1.0", &Default::default());
         let host = PluginHost::new(Some(cache.path().to_path_buf())).unwrap();
         let mut types = Vec::new();
         let typespecs = measure(10, || {
@@ -359,6 +360,7 @@ fn stages() {
             library,
             types,
             docs: docs.unwrap(),
+            conventions: snakebridge::stages::conventions(),
         };
         let emitter = measure(10, || {
             host.emit(&pipeline.emitter, &input).unwrap();
@@ -440,6 +442,7 @@ fn introspect() {
             .map(|n| snakebridge::introspect::SymbolRequest {
                 module: vec![],
                 candidates: vec![n.clone()],
+                stream_of: None,
             })
             .collect(),
     };
@@ -495,7 +498,7 @@ fn coverage() {
             &snakebridge::plugin_host::Source::Builtin(snakebridge::plugin_host::Stage::Typespecs),
         )
         .unwrap();
-    let wit = snakebridge::stages::library("numpy", &record, "2");
+    let wit = snakebridge::stages::library("numpy", &record, "2", &Default::default());
     let types = host.map_types(&plugin, &wit).unwrap();
     let precise = |expr: &snakebridge::plugin_host::wit::latest::types::TypeExpr| {
         !matches!(
@@ -520,7 +523,7 @@ fn coverage() {
                     .iter()
                     .flat_map(|o| o.params.iter())
                     .filter(|p| p.python_name == param.python_name)
-                    .filter_map(|p| p.annotation.clone())
+                    .filter_map(|p| p.annotation.as_ref().map(|a| a.source.clone()))
                     .collect();
                 eprintln!(
                     "TERM {} {} {:?}",

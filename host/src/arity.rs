@@ -46,6 +46,12 @@ impl Positionals {
 pub fn range(kind: SymbolKind, signature: &Signature) -> ArityRange {
     let reference = u32::from(kind.takes_ref());
     match kind {
+        // The reference and the value: a setter takes no options.
+        SymbolKind::Setter => ArityRange {
+            min: 2,
+            max: 2,
+            open: false,
+        },
         SymbolKind::Property | SymbolKind::Constant => ArityRange {
             min: reference,
             max: reference + 1,

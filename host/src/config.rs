@@ -106,11 +106,24 @@ pub struct Library {
     pub include: Vec<Declared>,
     /// Symbols never generated; a call to one is an error.
     pub exclude: Vec<Declared>,
+    /// Functions that also get a `<name>_stream` wrapper, generated whether or not the source
+    /// calls them (`streaming = ["iter_lines"]`).
+    pub streaming: Vec<Declared>,
     /// Generate every public symbol, called or not (`all = true`).
     pub all: bool,
     /// Where `snakebridge.toml` configures it: 1-based line and column of its key.
     pub line: u32,
     pub column: u32,
+}
+
+impl Library {
+    /// Whether `symbol` gets a stream wrapper: it yields, or `streaming` lists it.
+    pub fn streams(&self, symbol: &crate::model::Symbol) -> bool {
+        symbol.yields()
+            || self.streaming.iter().any(|d| {
+                d.elixir_module == symbol.elixir_module && d.elixir_name == symbol.elixir_name
+            })
+    }
 }
 
 /// A symbol named in `include` or `exclude`, by its Python path inside the library, with the
@@ -342,6 +355,8 @@ struct RawLibraryTable {
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
     #[serde(default)]
+    streaming: Vec<Spanned<String>>,
+    #[serde(default)]
     all: bool,
 }
 
@@ -486,6 +501,7 @@ impl Config {
                     path: None,
                     package: None,
                     include: vec![],
+                    streaming: vec![],
                     exclude: vec![],
                     all: false,
                 },
@@ -593,6 +609,7 @@ impl Config {
             }
             let include = declared(table.include, "include")?;
             let exclude = declared(table.exclude, "exclude")?;
+            let streaming = declared(table.streaming, "streaming")?;
             let (line, column) = line_column(text, name_span.start);
             libraries.insert(
                 name.clone(),
@@ -605,6 +622,7 @@ impl Config {
                     path: table.path,
                     include,
                     exclude,
+                    streaming,
                     all: table.all,
                     line: u32::try_from(line).unwrap_or(u32::MAX),
                     column: u32::try_from(column).unwrap_or(u32::MAX),

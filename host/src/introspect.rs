@@ -114,6 +114,9 @@ pub struct SymbolRequest {
     pub module: Vec<String>,
     /// Python names the called Elixir name may stand for, most likely first.
     pub candidates: Vec<String>,
+    /// For a call to `x_stream`: the names of `x`, asked for when Python has no `x_stream`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_of: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +233,12 @@ pub struct FoundSymbol {
     pub doc: String,
     #[serde(default)]
     pub defined_in: Option<String>,
+    /// A generator function: calling it makes an iterator.
+    #[serde(default)]
+    pub generator: bool,
+    /// Found through `stream_of`: the call was to this symbol's stream wrapper.
+    #[serde(default)]
+    pub stream_wrapper: bool,
 }
 
 #[derive(Debug, Deserialize)]

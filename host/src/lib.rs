@@ -8,6 +8,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod annotation;
 pub mod arity;
 pub mod cli;
 pub mod commands;

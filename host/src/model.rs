@@ -69,12 +69,14 @@ pub enum SymbolKind {
     StaticMethod,
     Property,
     Constant,
+    /// Writes a writable property or attribute: `set_x` for `x`.
+    Setter,
 }
 
 impl SymbolKind {
     /// Whether the wrapper takes the object reference as its first argument.
     pub fn takes_ref(self) -> bool {
-        matches!(self, Self::Method | Self::Property)
+        matches!(self, Self::Method | Self::Property | Self::Setter)
     }
 }
 
@@ -197,12 +199,33 @@ pub struct Symbol {
     /// `__module__.__qualname__` of the object, when Python knows it; informational.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defined_in: Option<String>,
+    /// Python says it is a generator function: calling it makes an iterator.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generator: bool,
 }
 
 impl Symbol {
     /// The manifest key: `Numpy.Linalg.norm`.
     pub fn id(&self) -> String {
         symbol_id(&self.elixir_module, &self.elixir_name)
+    }
+
+    /// Whether calling it makes an iterator: Python says it is a generator function, or its
+    /// return annotation is an `Iterator` or `Generator`.
+    pub fn yields(&self) -> bool {
+        use snakebridge_annotation::{Ann, parse};
+        self.generator
+            || self
+                .signature
+                .returns
+                .as_deref()
+                .and_then(parse)
+                .is_some_and(|returns| {
+                    let (Ann::Name(base) | Ann::Subscript(base, _)) = returns else {
+                        return false;
+                    };
+                    matches!(base.rsplit('.').next(), Some("Iterator" | "Generator"))
+                })
     }
 }
 

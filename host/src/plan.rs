@@ -6,16 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::arity;
 use crate::config::Config;
 use crate::diagnostics::Problem;
-use crate::model::{Call, CallKind, Manifest, symbol_id};
-
-/// Functions every generated module defines itself; calls to them need no Python.
-pub const HELPERS: &[(&str, u32)] = &[
-    ("__functions__", 0),
-    ("__classes__", 0),
-    ("__search__", 1),
-    ("doc", 1),
-    ("__snakebridge__", 0),
-];
+use crate::model::{Call, CallKind, LibraryRecord, Manifest, Symbol, symbol_id};
+use crate::naming;
 
 /// One Elixir function Python has to resolve, with the calls that need it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +78,7 @@ pub fn plan(
         }
     }
     for call in calls {
-        if HELPERS.contains(&(call.function.as_str(), call.arity)) {
+        if naming::HELPERS.contains(&(call.function.as_str(), call.arity)) {
             continue;
         }
         let Some(library) = config.library_for_module(&call.module) else {
@@ -116,12 +108,16 @@ pub fn plan(
             continue;
         }
         let record = manifest.libraries.get(&library.name);
+        // A stream wrapper of a symbol recorded as not streaming asks Python again: the
+        // symbol may have become a generator, or been recorded before generators were.
         if !refresh.contains(&library.name)
-            && let Some(symbol) = record.and_then(|r| r.symbols.get(&id))
+            && let Some((symbol, wrapper)) = record.and_then(|r| covering(r, &id, &function))
+            && (!wrapper || library.streams(symbol))
         {
             if call.kind.is_declared() {
                 continue;
             }
+            let id = symbol.id();
             match arity::widen(symbol.arity, call.arity) {
                 Some(range) if range == symbol.arity => {}
                 Some(_) => plan.widen.push((library.name.clone(), id, call.arity)),
@@ -162,6 +158,20 @@ pub fn plan(
     plan.widen.sort();
     plan.widen.dedup();
     plan
+}
+
+/// The manifest symbol a call to `function` (id `id`) reaches: its own, or, for `x_stream`
+/// when there is no such symbol, `x`'s, whose stream wrapper it is (`true`).
+fn covering<'a>(record: &'a LibraryRecord, id: &str, function: &str) -> Option<(&'a Symbol, bool)> {
+    if let Some(symbol) = record.symbols.get(id) {
+        return Some((symbol, false));
+    }
+    let base = function.strip_suffix(naming::STREAM_SUFFIX)?;
+    let module = id.strip_suffix(function)?.strip_suffix('.')?;
+    record
+        .symbols
+        .get(&symbol_id(module, base))
+        .map(|symbol| (symbol, true))
 }
 
 fn describe_params(symbol: &crate::model::Symbol) -> String {

@@ -16,8 +16,8 @@ use wasmtime::component::{Component, Linker, types::ComponentItem};
 use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
 pub use builtin::builtin;
-use wit::latest;
 use wit::latest::types;
+use wit::{latest, since_v0_1_0};
 
 /// The custom section carrying a plugin's contract version, written by the PDK.
 pub const CONTRACT_SECTION: &str = "snakebridge:contract";
@@ -64,14 +64,14 @@ impl Stage {
         }
     }
 
-    /// The interface a component must export to serve this stage.
-    fn export(self) -> String {
+    /// The interface a component speaking `contract` must export to serve this stage.
+    fn export(self, contract: &str) -> String {
         let interface = match self {
             Self::Typespecs => "typespec-stage",
             Self::Docs => "doc-stage",
             Self::Emitter => "emitter-stage",
         };
-        format!("snakebridge:plugin/{interface}@{}", latest::VERSION)
+        format!("snakebridge:plugin/{interface}@{contract}")
     }
 }
 
@@ -203,8 +203,16 @@ pub struct Plugin {
     pub name: String,
     pub stage: Stage,
     pub blake3: String,
+    /// The contract version it speaks, one of [`wit::SUPPORTED`].
     pub contract: String,
     component: Component,
+}
+
+impl Plugin {
+    /// Whether it speaks 0.1.0, and so runs through [`since_v0_1_0::adapter`].
+    fn is_v0_1(&self) -> bool {
+        self.contract == since_v0_1_0::VERSION
+    }
 }
 
 /// Compiles, caches and runs plugins.
@@ -336,7 +344,7 @@ impl PluginHost {
                 });
             }
         }
-        let export = stage.export();
+        let export = stage.export(&contract);
         if ty.get_export(&self.engine, &export).is_none() {
             return Err(Error::WrongStage {
                 name,
@@ -382,13 +390,22 @@ impl PluginHost {
     ) -> Result<Vec<types::SymbolTypes>, Error> {
         let mut store = self.store(library.symbols.len());
         let linker = Linker::new(&self.engine);
-        let result =
+        let result = if plugin.is_v0_1() {
+            use since_v0_1_0::{adapter, typespecs::Typespecs};
+            Typespecs::instantiate(&mut store, &plugin.component, &linker).and_then(|instance| {
+                instance
+                    .snakebridge_plugin_typespec_stage()
+                    .call_map_types(&mut store, &adapter::library(library))
+                    .map(|r| r.map(adapter::symbol_types).map_err(adapter::error))
+            })
+        } else {
             latest::typespecs::Typespecs::instantiate(&mut store, &plugin.component, &linker)
                 .and_then(|instance| {
                     instance
                         .snakebridge_plugin_typespec_stage()
                         .call_map_types(&mut store, library)
-                });
+                })
+        };
         finish(plugin, &library.name, &store, result, library.symbols.len())
     }
 
@@ -399,12 +416,23 @@ impl PluginHost {
     ) -> Result<types::LibraryDocs, Error> {
         let mut store = self.store(library.symbols.len());
         let linker = Linker::new(&self.engine);
-        let result = latest::docs::Docs::instantiate(&mut store, &plugin.component, &linker)
-            .and_then(|instance| {
+        let result = if plugin.is_v0_1() {
+            use since_v0_1_0::{adapter, docs::Docs};
+            Docs::instantiate(&mut store, &plugin.component, &linker).and_then(|instance| {
                 instance
                     .snakebridge_plugin_doc_stage()
-                    .call_render_docs(&mut store, library)
-            });
+                    .call_render_docs(&mut store, &adapter::library(library))
+                    .map(|r| r.map(adapter::library_docs).map_err(adapter::error))
+            })
+        } else {
+            latest::docs::Docs::instantiate(&mut store, &plugin.component, &linker).and_then(
+                |instance| {
+                    instance
+                        .snakebridge_plugin_doc_stage()
+                        .call_render_docs(&mut store, library)
+                },
+            )
+        };
         let docs = finish(plugin, &library.name, &store, result, library.symbols.len())?;
         let size: usize = docs
             .modules
@@ -423,12 +451,23 @@ impl PluginHost {
     ) -> Result<Vec<types::File>, Error> {
         let mut store = self.store(input.library.symbols.len());
         let linker = Linker::new(&self.engine);
-        let result = latest::emitter::Emitter::instantiate(&mut store, &plugin.component, &linker)
-            .and_then(|instance| {
+        let result = if plugin.is_v0_1() {
+            use since_v0_1_0::{adapter, emitter::Emitter};
+            Emitter::instantiate(&mut store, &plugin.component, &linker).and_then(|instance| {
                 instance
                     .snakebridge_plugin_emitter_stage()
-                    .call_emit(&mut store, input)
-            });
+                    .call_emit(&mut store, &adapter::render_input(input))
+                    .map(|r| r.map(adapter::files).map_err(adapter::error))
+            })
+        } else {
+            latest::emitter::Emitter::instantiate(&mut store, &plugin.component, &linker).and_then(
+                |instance| {
+                    instance
+                        .snakebridge_plugin_emitter_stage()
+                        .call_emit(&mut store, input)
+                },
+            )
+        };
         let files = finish(
             plugin,
             &input.library.name,

@@ -78,12 +78,13 @@ impl Project {
         Ok(())
     }
 
-    /// The calls a run serves: the scan's, and one per `include` entry in the config, placed
-    /// at its line in `snakebridge.toml` (see [`crate::config::Declared::call`]).
+    /// The calls a run serves: the scan's, and one per `include` and `streaming` entry in the
+    /// config, placed at its line in `snakebridge.toml` (see [`crate::config::Declared::call`]).
     pub fn calls(&self, scan: &scan::Scan) -> Vec<crate::model::Call> {
         let mut calls = scan.calls.clone();
         for library in self.config.libraries.values() {
             calls.extend(library.include.iter().map(crate::config::Declared::call));
+            calls.extend(library.streaming.iter().map(crate::config::Declared::call));
         }
         calls
     }
@@ -118,6 +119,6 @@ impl Project {
         let host = PluginHost::new(cache).map_err(|e| Error::Engine {
             message: format!("{e:#}"),
         })?;
-        Ok(Pipeline::load(host, &plugins, &self.root)?)
+        Ok(Pipeline::load(host, &plugins, &self.root)?.with_streaming(&self.config))
     }
 }

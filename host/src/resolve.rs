@@ -42,6 +42,11 @@ pub fn request(library: &Library, needs: &[Need], sys_path: Vec<String>) -> Requ
             .map(|need| SymbolRequest {
                 module: segments(library, &need.module),
                 candidates: naming::python_name_candidates(&need.function),
+                stream_of: need
+                    .function
+                    .strip_suffix(naming::STREAM_SUFFIX)
+                    .filter(|base| !base.is_empty())
+                    .map(naming::python_name_candidates),
             })
             .collect(),
     }
@@ -121,6 +126,9 @@ fn merge_one(
     };
     match symbol_reply {
         SymbolReply::Ok(found) => match symbol(need, found) {
+            Ok(symbol) if found.stream_wrapper && !library.streams(&symbol) => {
+                merged.problems.push(locate(not_streaming(library, &symbol, need)));
+            }
             Ok(symbol) => {
                 let module_segments = segments(library, &need.module);
                 if let Some((
@@ -144,7 +152,7 @@ fn merge_one(
                 match widen_to_calls(symbol, need) {
                     Ok(symbol) => {
                         record.absent.remove(&need.id());
-                        record.symbols.insert(need.id(), symbol);
+                        record.symbols.insert(symbol.id(), symbol);
                         merged.added += 1;
                     }
                     Err(problems) => merged.problems.extend(problems),
@@ -310,6 +318,25 @@ pub fn import_problem(library: &Library, error: &ImportError, needs: &[Need]) ->
     }
 }
 
+/// A call to the stream wrapper of a symbol that has none.
+fn not_streaming(library: &Library, symbol: &Symbol, need: &Need) -> Problem {
+    Problem::new(
+        "not_streaming",
+        format!(
+            "`{}` calls a stream wrapper, but `{}.{}` is not a generator and is not in `streaming`",
+            need.id(),
+            symbol.python_module,
+            symbol.python_name
+        ),
+    )
+    .help(format!(
+        "if it returns an iterable, add `{}` to `streaming = [...]` of `{}` in snakebridge.toml; otherwise call `{}`",
+        symbol.python_name,
+        library.name,
+        symbol.id()
+    ))
+}
+
 /// The manifest record for a resolved need.
 fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
     let kind = match found.kind.as_str() {
@@ -320,6 +347,7 @@ fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
         "static_method" => SymbolKind::StaticMethod,
         "property" => SymbolKind::Property,
         "constant" => SymbolKind::Constant,
+        "setter" => SymbolKind::Setter,
         "module" => {
             let module = format!("{}.{}", need.module, naming::camelize(&found.python_name));
             return Err(Problem::new(
@@ -355,7 +383,15 @@ fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
         )
         .help("snakebridge only wraps ASCII Python names")
     })?;
-    if expected != need.function {
+    // A stream wrapper's call names the symbol it streams.
+    let called = if found.stream_wrapper {
+        need.function
+            .strip_suffix(naming::STREAM_SUFFIX)
+            .unwrap_or(&need.function)
+    } else {
+        &need.function
+    };
+    if expected != called {
         return Err(Problem::new(
             "renamed",
             format!(
@@ -395,7 +431,7 @@ fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
     Ok(Symbol {
         kind,
         elixir_module: need.module.clone(),
-        elixir_name: need.function.clone(),
+        elixir_name: called.to_string(),
         python_module: found.python_module.clone(),
         python_name: found.python_name.clone(),
         arity: arity::range(kind, &signature),
@@ -403,6 +439,7 @@ fn symbol(need: &Need, found: &FoundSymbol) -> Result<Symbol, Problem> {
         overloads,
         doc: found.doc.clone(),
         defined_in: found.defined_in.clone(),
+        generator: found.generator,
     })
 }
 

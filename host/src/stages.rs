@@ -3,8 +3,14 @@
 //! Everything a stage sees is built here from the manifest and the lock, so rendering needs
 //! no Python and gives the same bytes wherever it runs.
 
-use crate::config::{PluginRef, Plugins};
-use crate::model::{self, LibraryRecord, ModuleKind, ParamKind, SignatureSource, SymbolKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::annotation::annotation;
+use crate::config::{Config, PluginRef, Plugins};
+use crate::model::{
+    self, LibraryRecord, ModuleKind, ParamKind, SignatureSource, SymbolKind, symbol_id,
+};
+use crate::naming;
 use crate::plugin_host::wit::latest::types;
 use crate::plugin_host::{self, Plugin, PluginHost, Source, Stage};
 
@@ -14,6 +20,8 @@ pub struct Pipeline {
     pub typespecs: Plugin,
     pub docs: Plugin,
     pub emitter: Plugin,
+    /// Per library name, the ids of the symbols its `streaming` list names.
+    streaming: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// A file the emitter produced, path relative to the output directory.
@@ -51,7 +59,31 @@ impl Pipeline {
                 &source(Stage::Emitter, &plugins.emitter, root),
             )?,
             host,
+            streaming: BTreeMap::new(),
         })
+    }
+
+    /// Flags the symbols each library's `streaming` list names, for rendering.
+    pub fn with_streaming(mut self, config: &Config) -> Self {
+        self.streaming = config
+            .libraries
+            .iter()
+            .map(|(name, library)| {
+                let ids = library
+                    .streaming
+                    .iter()
+                    .map(|d| symbol_id(&d.elixir_module, &d.elixir_name))
+                    .collect();
+                (name.clone(), ids)
+            })
+            .collect();
+        self
+    }
+
+    fn library(&self, name: &str, record: &LibraryRecord, version: &str) -> types::Library {
+        let none = BTreeSet::new();
+        let streaming = self.streaming.get(name).unwrap_or(&none);
+        library(name, record, version, streaming)
     }
 
     pub fn plugins(&self) -> [&Plugin; 3] {
@@ -66,7 +98,7 @@ impl Pipeline {
         version: &str,
     ) -> Result<types::LibraryDocs, plugin_host::Error> {
         self.host
-            .render_docs(&self.docs, &library(name, record, version))
+            .render_docs(&self.docs, &self.library(name, record, version))
     }
 
     /// Renders one library's files.
@@ -88,7 +120,7 @@ impl Pipeline {
         version: &str,
         mut ir: Option<&mut Vec<File>>,
     ) -> Result<Vec<File>, plugin_host::Error> {
-        let library = library(name, record, version);
+        let library = self.library(name, record, version);
         // The typespec and doc stages are independent: run them side by side.
         let (types, docs) = std::thread::scope(|scope| {
             let types = scope.spawn(|| self.host.map_types(&self.typespecs, &library));
@@ -101,6 +133,7 @@ impl Pipeline {
             library,
             types,
             docs,
+            conventions: conventions(),
         };
         if let Some(ir) = ir.as_deref_mut() {
             // The typespec and doc stages are given the same library.
@@ -139,8 +172,28 @@ fn ir_file(stage: &str, side: &str, value: &impl serde::Serialize) -> File {
     }
 }
 
-/// The contract's view of one library.
-pub fn library(name: &str, record: &LibraryRecord, version: &str) -> types::Library {
+/// The names the host scans, verifies and cleans up by, for the emitter.
+pub fn conventions() -> types::Conventions {
+    types::Conventions {
+        generated_marker: naming::GENERATED_MARKER.into(),
+        helpers: naming::HELPERS
+            .iter()
+            .map(|(name, arity)| (name.to_string(), *arity))
+            .collect(),
+        options_param: naming::OPTS_PARAM.into(),
+        receiver_param: naming::REF_PARAM.into(),
+        stream_suffix: naming::STREAM_SUFFIX.into(),
+    }
+}
+
+/// The contract's view of one library; `streaming` holds the ids of the symbols its
+/// `streaming` list names.
+pub fn library(
+    name: &str,
+    record: &LibraryRecord,
+    version: &str,
+    streaming: &BTreeSet<String>,
+) -> types::Library {
     let mut modules: Vec<types::Module> = record
         .modules
         .iter()
@@ -170,12 +223,20 @@ pub fn library(name: &str, record: &LibraryRecord, version: &str) -> types::Libr
         symbols: record
             .symbols
             .iter()
-            .map(|(id, symbol)| self::symbol(id, symbol))
+            .map(|(id, symbol)| self::symbol(id, symbol, streaming.contains(id)))
             .collect(),
     }
 }
 
-fn symbol(id: &str, symbol: &model::Symbol) -> types::Symbol {
+fn symbol(id: &str, symbol: &model::Symbol, streaming: bool) -> types::Symbol {
+    let signature = self::signature(&symbol.signature);
+    let mut flags = types::SymbolFlags::empty();
+    if symbol.yields() {
+        flags |= types::SymbolFlags::GENERATOR;
+    }
+    if streaming {
+        flags |= types::SymbolFlags::STREAMING;
+    }
     types::Symbol {
         id: id.to_string(),
         kind: match symbol.kind {
@@ -186,19 +247,21 @@ fn symbol(id: &str, symbol: &model::Symbol) -> types::Symbol {
             SymbolKind::StaticMethod => types::SymbolKind::StaticMethod,
             SymbolKind::Property => types::SymbolKind::Property,
             SymbolKind::Constant => types::SymbolKind::Constant,
+            SymbolKind::Setter => types::SymbolKind::Setter,
         },
         elixir_module: symbol.elixir_module.clone(),
         elixir_name: symbol.elixir_name.clone(),
         python_module: symbol.python_module.clone(),
         python_name: symbol.python_name.clone(),
-        signature: signature(&symbol.signature),
-        overloads: symbol.overloads.iter().map(signature).collect(),
+        signature,
+        overloads: symbol.overloads.iter().map(self::signature).collect(),
         doc: symbol.doc.clone(),
         arity: types::ArityRange {
             min: symbol.arity.min,
             max: symbol.arity.max,
             open: symbol.arity.open,
         },
+        flags,
     }
 }
 
@@ -218,10 +281,10 @@ fn signature(signature: &model::Signature) -> types::Signature {
                     ParamKind::VarKeyword => types::ParamKind::VarKeyword,
                 },
                 default: p.default.clone(),
-                annotation: p.annotation.clone(),
+                annotation: p.annotation.as_deref().map(annotation),
             })
             .collect(),
-        returns: signature.returns.clone(),
+        returns: signature.returns.as_deref().map(annotation),
         source: match signature.source {
             SignatureSource::Inspect => types::SignatureSource::Inspect,
             SignatureSource::TextSignature => types::SignatureSource::TextSignature,

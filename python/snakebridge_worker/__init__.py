@@ -8,3 +8,7 @@ descriptor the runtime compiled from ``runtime/proto``, so no generated stubs ar
 """
 
 PROTOCOL_VERSION = 1
+
+from .dispatch import ElixirError  # noqa: E402 - dispatch reads PROTOCOL_VERSION above
+
+__all__ = ["ElixirError", "PROTOCOL_VERSION"]

@@ -19,7 +19,26 @@ import traceback
 from . import PROTOCOL_VERSION
 from .codec import Encoder, decode, surrogate_bytes, tagged
 
-CALL_TYPES = ("function", "class", "method", "get_attr", "set_attr", "module_attr")
+CALL_TYPES = (
+    "function",
+    "class",
+    "method",
+    "get_attr",
+    "set_attr",
+    "module_attr",
+    "context_enter",
+    "context_exit",
+)
+
+
+class ElixirError(Exception):
+    """An exception raised on the Elixir side, as Python sees it: by a callback, or by the
+    block of `SnakeBridge.with_python/2` (given to `__exit__`). ``elixir_type`` names the
+    Elixir exception module (`"ArgumentError"`) or the kind of a throw or exit."""
+
+    def __init__(self, message, elixir_type="RuntimeError"):
+        super().__init__(message)
+        self.elixir_type = elixir_type
 
 
 class SnakeBridgeError(Exception):
@@ -411,6 +430,17 @@ class Dispatcher:
             return None
         if call_type == "module_attr":
             return self._attribute(payload, "attr")
+        if call_type == "context_enter":
+            target = self._instance(payload)
+            return type(target).__enter__(target)
+        if call_type == "context_exit":
+            target = self._instance(payload)
+            args, _ = self._arguments(payload)
+            details = args[0] if len(args) == 1 else None
+            if not isinstance(details, dict):
+                return bool(type(target).__exit__(target, None, None, None))
+            error = ElixirError(str(details.get("message", "")), str(details.get("type", "")))
+            return bool(type(target).__exit__(target, ElixirError, error, None))
         raise ProtocolError(
             "unknown call_type {!r}; one of {}".format(call_type, ", ".join(CALL_TYPES))
         )

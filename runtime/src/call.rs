@@ -25,6 +25,11 @@ pub enum CallType {
     ModuleAttr,
     /// Only for streams: iterate the object `instance` refers to.
     Iterate,
+    /// `__enter__` of the context manager `instance`.
+    ContextEnter,
+    /// `__exit__` of the context manager `instance`, given the one argument: `nil`, or the
+    /// `%{type: ..., message: ...}` of the Elixir exception that ended the block.
+    ContextExit,
 }
 
 impl CallType {
@@ -37,6 +42,8 @@ impl CallType {
             CallType::SetAttr => "set_attr",
             CallType::ModuleAttr => "module_attr",
             CallType::Iterate => "iterate",
+            CallType::ContextEnter => "context_enter",
+            CallType::ContextExit => "context_exit",
         }
     }
 
@@ -49,6 +56,8 @@ impl CallType {
             "set_attr" => CallType::SetAttr,
             "module_attr" => CallType::ModuleAttr,
             "iterate" => CallType::Iterate,
+            "context_enter" => CallType::ContextEnter,
+            "context_exit" => CallType::ContextExit,
             _ => return None,
         })
     }

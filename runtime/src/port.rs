@@ -57,7 +57,14 @@ const FRAME_SLACK: usize = 1024 * 1024;
 /// Called for every request marked `dynamic`: the host records it in the ledger.
 pub type DynamicHook = Arc<dyn Fn(&Call) + Send + Sync>;
 
-type Streams = Arc<Mutex<HashMap<u64, Arc<tokio::sync::Mutex<CallStream>>>>>;
+/// An open stream, and the session of the process that opened it: when that process exits,
+/// its session is released and the stream closed with it.
+struct OpenStream {
+    owner: Option<String>,
+    stream: Arc<tokio::sync::Mutex<CallStream>>,
+}
+
+type Streams = Arc<Mutex<HashMap<u64, OpenStream>>>;
 
 /// A request frame as read.
 pub enum Incoming {
@@ -387,10 +394,7 @@ impl Handler {
                 }
             }
             ("release_session", Some(session)) => match text(session) {
-                Some(session) => match self.pool.release_session(session).await {
-                    Ok(count) => Reply::Ok(integer(count as i64), 0),
-                    Err(e) => Reply::Error(error_term(&e)),
-                },
+                Some(session) => self.release_session(session).await,
                 None => invalid("release_session takes the session id, a string"),
             },
             ("workers", _) => Reply::Ok(self.workers(), 0),
@@ -403,9 +407,18 @@ impl Handler {
         self.send(id, reply);
     }
 
-    fn lock_streams(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<tokio::sync::Mutex<CallStream>>>> {
+    /// Frees a session's objects. A stream its process left open ends with it: dropping the
+    /// stream closes the Python iterator.
+    async fn release_session(&self, session: &str) -> Reply {
+        self.lock_streams()
+            .retain(|_, open| open.owner.as_deref() != Some(session));
+        match self.pool.release_session(session).await {
+            Ok(count) => Reply::Ok(integer(count as i64), 0),
+            Err(e) => Reply::Error(error_term(&e)),
+        }
+    }
+
+    fn lock_streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, OpenStream>> {
         self.streams.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -441,8 +454,9 @@ impl Handler {
             Ok(stream) => {
                 self.record_dynamic(request, &call);
                 let id = self.next_stream.fetch_add(1, Ordering::SeqCst);
-                self.lock_streams()
-                    .insert(id, Arc::new(tokio::sync::Mutex::new(stream)));
+                let owner = field(request, "owner").and_then(text).map(str::to_string);
+                let stream = Arc::new(tokio::sync::Mutex::new(stream));
+                self.lock_streams().insert(id, OpenStream { owner, stream });
                 Reply::Ok(integer(id as i64), 0)
             }
             Err(e) => Reply::Error(error_term(&e)),
@@ -451,7 +465,7 @@ impl Handler {
 
     async fn stream_next(&self, stream: &Term) -> Reply {
         let id = integer_id(stream);
-        let stream = id.and_then(|id| self.lock_streams().get(&id).cloned());
+        let stream = id.and_then(|id| self.lock_streams().get(&id).map(|o| o.stream.clone()));
         let Some(stream) = stream else {
             return invalid("no such stream: it ended, was closed, or never opened");
         };

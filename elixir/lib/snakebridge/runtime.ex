@@ -102,8 +102,21 @@ defmodule SnakeBridge.Runtime do
   @doc "Sets the attribute `attr` of the object `ref` to `value`."
   @spec set_attr(Ref.t(), String.t(), term(), opts()) :: result()
   def set_attr(%Ref{} = ref, attr, value, opts \\ []) do
-    meta = %{library: ref.library, python_module: ref.library, class: nil}
-    run(:call, Map.merge(meta, %{call_type: :set_attr, attr: attr, instance: ref}), [value], opts)
+    run(:call, Map.merge(ref_meta(ref), %{call_type: :set_attr, attr: attr, instance: ref}), [value], opts)
+  end
+
+  @doc """
+  Sets the writable property or attribute `attr` of `ref`, an instance of `module`'s class,
+  to `value`: what generated `set_<name>/2` setters call. Returns `{:ok, ref}`.
+  """
+  @spec set_property(module(), Ref.t(), String.t(), term()) :: {:ok, Ref.t()} | {:error, Error.t()}
+  def set_property(module, %Ref{} = ref, attr, value) do
+    meta = Map.merge(info(module), %{call_type: :set_attr, attr: attr, instance: ref})
+
+    case run(:call, meta, [value], []) do
+      {:ok, _} -> {:ok, ref}
+      error -> error
+    end
   end
 
   @doc "Reads the module-level value `attr`, such as `math.pi`."
@@ -124,6 +137,9 @@ defmodule SnakeBridge.Runtime do
   @doc false
   def get_attr!(module, ref, attr, opts), do: unwrap!(get_attr(module, ref, attr, opts))
   @doc false
+  def set_property!(module, ref, attr, value),
+    do: unwrap!(set_property(module, ref, attr, value))
+  @doc false
   def get_module_attr!(module, attr, opts), do: unwrap!(get_module_attr(module, attr, opts))
 
   @doc "Returns the value of an `{:ok, value}` result, or raises its error."
@@ -143,12 +159,34 @@ defmodule SnakeBridge.Runtime do
     open_stream(Map.merge(meta, %{call_type: :function, function: function}), args, opts)
   end
 
+  @doc "Like `stream/4`, for what the method `method` of `ref` returns."
+  @spec stream_method(module(), Ref.t(), String.t(), list(), opts()) :: Enumerable.t()
+  def stream_method(module, %Ref{} = ref, method, args, opts) do
+    meta = Map.merge(info(module), %{call_type: :method, function: method, instance: ref})
+    open_stream(meta, args, opts)
+  end
+
   @doc "The items of the Python iterable `ref` (a generator, a list, a file...) as a `Stream`."
   @spec iterate(Ref.t(), opts()) :: Enumerable.t()
   def iterate(%Ref{} = ref, opts \\ []) do
-    meta = %{library: ref.library, python_module: ref.library, class: nil}
-    open_stream(Map.merge(meta, %{call_type: :iterate, instance: ref}), [], opts)
+    open_stream(Map.merge(ref_meta(ref), %{call_type: :iterate, instance: ref}), [], opts)
   end
+
+  @doc false
+  # `SnakeBridge.with_python/2`: `__enter__` (`:enter`), or `__exit__` given no exception
+  # (`{:exit, nil}`) or the details of the one the block raised.
+  def context(%Ref{} = ref, step) do
+    {call_type, args} =
+      case step do
+        :enter -> {:context_enter, []}
+        {:exit, details} -> {:context_exit, [details]}
+      end
+
+    run(:call, Map.merge(ref_meta(ref), %{call_type: call_type, instance: ref}), args, [])
+  end
+
+  defp ref_meta(%Ref{library: library}),
+    do: %{library: library, python_module: library, class: nil}
 
   @doc false
   # `SnakeBridge.call/4`: a call no generated wrapper covers, recorded in the ledger.

@@ -3,7 +3,8 @@ defmodule Demo do
   Calls into Python's `math`, `statistics`, `json`, numpy and the project's own
   `priv/python/shapes.py` through the bindings snakebridge generated in
   `lib/snakebridge_generated/`: directly, through aliases and imports, in pipes and as
-  captures; with keyword arguments, objects that stay in Python, and a generator.
+  captures; with keyword arguments, objects that stay in Python, setters, a context manager
+  and a generator.
   """
 
   alias Numpy.Linalg
@@ -57,9 +58,29 @@ defmodule Demo do
     end
   end
 
-  @doc "The first `count` primes, from a Python generator consumed as a lazy Stream."
-  def primes(count) do
-    {:ok, generator} = Shapes.primes()
-    generator |> SnakeBridge.Runtime.iterate() |> Enum.take(count)
+  @doc "A rectangle made wider through its generated setter."
+  def widened(rectangle, width) do
+    with {:ok, rectangle} <- Rectangle.set_width(rectangle, width) do
+      Rectangle.area(rectangle)
+    end
   end
+
+  @doc """
+  Adds rectangles to a Python `Outline` inside its `with` block: `__exit__` runs however
+  the block ends.
+  """
+  def outline(rectangles) do
+    {:ok, outline} = Shapes.Outline.new()
+
+    SnakeBridge.with_python(outline, fn outline ->
+      Enum.map(rectangles, &Shapes.Outline.add!(outline, &1))
+    end)
+  end
+
+  @doc """
+  The first `count` primes, from a Python generator consumed as a lazy Stream: its
+  `_stream` wrapper fetches them in batches, and stops the generator when `Enum.take/2` is
+  done.
+  """
+  def primes(count), do: Shapes.primes_stream() |> Enum.take(count)
 end

@@ -1,12 +1,15 @@
 defmodule DemoTest do
   use ExUnit.Case, async: true
 
+  alias Shapes.Rectangle
+
   describe "the generated modules" do
     test "wrap exactly what the project calls" do
       assert {:mean, 1, 6} in Numpy.__functions__()
       assert {:sqrt, 1, 2} in Math.__functions__()
       assert Stats.__functions__() == [{:median, 1, 2}]
-      assert Shapes.__classes__() == [Shapes.Rectangle]
+      assert Shapes.__classes__() == [Shapes.Outline, Shapes.Rectangle]
+      assert {:primes_stream, 0, 1} in Shapes.__functions__()
     end
 
     test "carry the Python documentation" do
@@ -46,6 +49,26 @@ defmodule DemoTest do
 
     test "consume a generator as a Stream" do
       assert Demo.primes(8) == [2, 3, 5, 7, 11, 13, 17, 19]
+    end
+
+    test "set attributes through generated setters" do
+      {:ok, rectangle} = Rectangle.new(2, 3)
+      assert Demo.widened(rectangle, 10) == {:ok, 30}
+      assert Rectangle.width(rectangle) == {:ok, 10}
+    end
+
+    test "run a block inside a Python context manager" do
+      {:ok, a} = Rectangle.new(1, 1)
+      assert Demo.outline([a, a]) == [1, 2]
+
+      {:ok, outline} = Shapes.Outline.new()
+
+      assert_raise ArgumentError, "boom", fn ->
+        SnakeBridge.with_python(outline, fn _ -> raise ArgumentError, "boom" end)
+      end
+
+      assert SnakeBridge.Runtime.get_attr(Shapes.Outline, outline, "ended", []) ==
+               {:ok, "error: boom"}
     end
 
     test "return Python exceptions as errors, or raise them from bang variants" do

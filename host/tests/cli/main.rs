@@ -17,7 +17,7 @@ fn a_typo_in_a_key_names_the_line_and_the_fix() {
     insta::assert_snapshot!(output.stderr, @r#"
     snakebridge::config::invalid
 
-      × invalid `snakebridge.toml` at line 3: unknown field `versoin`, expected one of `version`, `stdlib`, `module`, `path`, `package`, `include`, `exclude`, `all`
+      × invalid `snakebridge.toml` at line 3: unknown field `versoin`, expected one of `version`, `stdlib`, `module`, `path`, `package`, `include`, `exclude`, `streaming`, `all`
        ╭─[snakebridge.toml:3:11]
      2 │ math = { stdlib = true }
      3 │ numpy = { versoin = "~> 2.0" }

@@ -41,6 +41,7 @@ fn input(library: &str) -> types::RenderInput {
             modules: vec![],
             symbols: vec![],
         },
+        conventions: snakebridge::stages::conventions(),
     }
 }
 
@@ -108,6 +109,7 @@ fn a_whole_library_fits_the_fuel_budget() {
                     max: 9,
                     open: true,
                 },
+                flags: types::SymbolFlags::empty(),
             }
         })
         .collect();
@@ -278,7 +280,7 @@ fn builtins_load_for_their_stages() {
             plugin_host::contract_version(plugin_host::builtin(stage))
                 .unwrap()
                 .as_deref(),
-            Some("0.1.0")
+            Some("0.2.0")
         );
     }
 }
@@ -535,7 +537,7 @@ fn random_library(seed: u64, count: usize) -> snakebridge::model::LibraryRecord 
         }
         params.sort_by_key(|p| p.kind);
         snakebridge::naming::assign_param_names(&mut params);
-        let signature = Signature {
+        let mut signature = Signature {
             params,
             returns: (rng.below(2) == 0).then(|| random_annotation(&mut rng, 0)),
             source: SignatureSource::Inspect,
@@ -547,12 +549,26 @@ fn random_library(seed: u64, count: usize) -> snakebridge::model::LibraryRecord 
                 source: SignatureSource::Stub,
             })
             .collect();
-        let (kind, module) = match rng.below(4) {
+        let (kind, module) = match rng.below(5) {
             0 => (SymbolKind::Method, "Fuzz.Point"),
             1 => (SymbolKind::Property, "Fuzz.Point"),
+            2 => (SymbolKind::Setter, "Fuzz.Point"),
             _ => (SymbolKind::Function, "Fuzz"),
         };
-        let name = format!("f{i}");
+        let name = if kind == SymbolKind::Setter {
+            // A setter takes the one value, typed as its attribute is.
+            signature.params.truncate(1);
+            signature.params.iter_mut().for_each(|p| {
+                p.kind = snakebridge::model::ParamKind::PositionalOrKeyword;
+                p.default = None;
+            });
+            if signature.params.is_empty() {
+                continue;
+            }
+            format!("set_f{i}")
+        } else {
+            format!("f{i}")
+        };
         record.symbols.insert(
             format!("{module}.{name}"),
             Symbol {
@@ -570,6 +586,8 @@ fn random_library(seed: u64, count: usize) -> snakebridge::model::LibraryRecord 
                 overloads,
                 doc: random_docstring(&mut rng),
                 defined_in: None,
+                // Generators get stream wrappers.
+                generator: rng.below(3) == 0,
             },
         );
     }
@@ -623,7 +641,7 @@ fn plugin_check_prints_the_pin_and_refuses_what_generate_would() {
         .to_hex()
         .to_string();
     assert_eq!(report["stage"], "emitter");
-    assert_eq!(report["contract"], "0.1.0");
+    assert_eq!(report["contract"], "0.2.0");
     assert_eq!(report["blake3"], blake3.as_str());
     assert_eq!(report["deterministic"], true);
     assert!(report["files"].as_u64().unwrap() >= 5, "{report}");
@@ -646,10 +664,81 @@ fn plugin_check_prints_the_pin_and_refuses_what_generate_would() {
         "{}",
         output.stderr
     );
+    // A 0.1.0 component still passes, and says which contract it speaks.
+    let old = testutil::repo().join(OLD_EMITTER);
+    let output = project.run(&["plugin", "check", old.to_str().unwrap()]);
+    output.assert_success();
+    assert!(
+        output.stdout.contains("contract 0.1.0"),
+        "{}",
+        output.stdout
+    );
+
     let hostile = testutil::repo().join("tests/fixtures/plugins/hostile.wasm");
     let output = project.run(&["plugin", "check", hostile.to_str().unwrap()]);
     output.assert_failure();
     assert!(output.stderr.contains("trapped"), "{}", output.stderr);
+}
+
+/// The default emitter as built from the 0.1.0 PDK, before contract 0.2.0: a published plugin
+/// that must keep working.
+const OLD_EMITTER: &str = "tests/fixtures/plugins/emitter-v0.1.0.wasm";
+
+/// A 0.1.0 emitter runs through the adapter: it renders a project whose calls include a
+/// setter and a stream wrapper (which 0.1.0 cannot express, so it writes neither), and what it
+/// renders compiles; the lock records the plugin and `verify` reproduces it.
+#[test]
+fn a_0_1_0_emitter_still_renders_a_project_that_compiles() {
+    let fixture = testutil::repo().join(OLD_EMITTER);
+    let blake3 = blake3::hash(&std::fs::read(&fixture).unwrap())
+        .to_hex()
+        .to_string();
+    let host = host();
+    let pinned = Source::File {
+        path: fixture.clone(),
+        pinned: blake3.clone(),
+    };
+    assert_eq!(
+        host.load(Stage::Emitter, &pinned).unwrap().contract,
+        "0.1.0"
+    );
+    if !cfg!(feature = "test-python") {
+        return;
+    }
+    let project = TestProject::new(&format!(
+        "[python]\nexecutable = \"python3\"\n[libraries]\nmath = {{ stdlib = true }}\n\
+         shapes = {{ path = \"py\" }}\n\
+         [plugins]\nemitter = {{ path = \"old.wasm\", blake3 = \"{blake3}\" }}\n"
+    ));
+    std::fs::copy(&fixture, project.path("old.wasm")).unwrap();
+    project.write(
+        "py/shapes.py",
+        "class Box:\n    size: int\n\n    def __init__(self, size):\n        self.size = size\n\n\
+         def count(n):\n    yield from range(n)\n",
+    );
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f(x), do: Math.sqrt(x)\n\
+         def g(box), do: Shapes.Box.set_size(box, 2)\n\
+         def h(n), do: Shapes.count_stream(n)\nend\n",
+    );
+    project.run(&["generate"]).assert_success();
+    let files = project.generated();
+    let shapes = &files
+        .iter()
+        .find(|(path, _)| path == "shapes.ex")
+        .unwrap()
+        .1;
+    assert!(shapes.contains("def count(n)"), "{shapes}");
+    assert!(
+        !shapes.contains("set_size") && !shapes.contains("count_stream"),
+        "{shapes}"
+    );
+    assert!(project.read("snakebridge.lock").contains(&blake3));
+    project.run(&["verify"]).assert_success();
+    if cfg!(feature = "test-elixir") {
+        testutil::assert_compiles_and_is_formatted(&files);
+    }
 }
 
 /// `plugin new` starts a crate for each stage that `plugin build` turns into a component that

@@ -166,7 +166,7 @@ fn malformed_manifest_and_lock_say_where() {
     let lock = project.read("snakebridge.lock");
     project.write(
         "snakebridge.lock",
-        &lock.replacen("\"contract\": \"0.1.0\"", "\"contract\": \"0.0.9\"", 1),
+        &lock.replacen("\"contract\": \"0.2.0\"", "\"contract\": \"0.0.9\"", 1),
     );
     assert_drift(
         &without_python(&project, &["verify"]),

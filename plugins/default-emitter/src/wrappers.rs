@@ -1,5 +1,7 @@
-//! One symbol's wrapper functions: a clause per call-site arity, a spec per arity, and a bang
-//! variant that returns the value or raises.
+//! One symbol's wrapper functions: a clause per call-site arity, a spec per arity, a bang
+//! variant that returns the value or raises, and for a generator (or a function the project
+//! lists in `streaming`) a `<name>_stream` variant returning a lazy `Stream` of its items. A
+//! setter is one function of two arguments, with its bang variant.
 //!
 //! A Python signature `f(a, b=1, *, c=2)` becomes `f(a)`, `f(a, b_or_opts)` and `f(a, b, opts)`:
 //! required positionals are arguments, each optional positional adds an arity, and a trailing
@@ -7,7 +9,8 @@
 //! an optional positional or the keyword list, a guard picks: a keyword list is options.
 
 use snakebridge_pdk::emitter::{
-    ParamKind, PluginError, Symbol, SymbolKind, SymbolTypes, TypeExpr, TypeNode,
+    Conventions, ParamKind, PluginError, Symbol, SymbolFlags, SymbolKind, SymbolTypes, TypeExpr,
+    TypeNode,
 };
 
 use crate::doc::{Doc, text};
@@ -19,11 +22,6 @@ use crate::syntax::{
     atom, call, def, flat, heredoc_attribute, list, push_string, spec, string, tuple, type_doc,
     union, union_members,
 };
-
-/// The keyword-options argument, last in every wrapper.
-const OPTS: &str = "opts";
-/// The object reference, first in methods and properties.
-const REF: &str = "ref";
 
 /// One clause: how many positionals it passes, and what its last parameter is.
 struct Clause {
@@ -41,14 +39,19 @@ impl Clause {
     }
 
     /// Its parameters: the reference, the positionals, the options.
-    fn params<'a>(&self, reference: bool, names: &'a [String]) -> Vec<&'a str> {
+    fn params<'a>(
+        &self,
+        reference: bool,
+        names: &'a [String],
+        conventions: &'a Conventions,
+    ) -> Vec<&'a str> {
         let mut params = Vec::with_capacity(self.positional + 2);
         if reference {
-            params.push(REF);
+            params.push(conventions.receiver_param.as_str());
         }
         params.extend(names[..self.positional].iter().map(String::as_str));
         if self.has_opts() {
-            params.push(OPTS);
+            params.push(conventions.options_param.as_str());
         }
         params
     }
@@ -106,10 +109,7 @@ struct Shape {
 }
 
 fn shape(symbol: &Symbol) -> Result<Shape, PluginError> {
-    let reference = u32::from(matches!(
-        symbol.kind,
-        SymbolKind::Method | SymbolKind::Property
-    ));
+    let reference = u32::from(takes_ref(symbol));
     let arity = &symbol.arity;
     if matches!(symbol.kind, SymbolKind::Property | SymbolKind::Constant) {
         let clauses = vec![
@@ -218,36 +218,50 @@ fn type_or_term(expr: Option<&TypeExpr>) -> Typed {
 /// Indentation of a wrapper inside its module.
 const INDENT: usize = 2;
 
-/// Writes the runtime call a clause makes, with `bang` picking the raising variant.
-/// `attribute` is the Python attribute as an Elixir string literal.
+/// The `SnakeBridge.Runtime` function a wrapper variant calls.
+fn runtime_function(symbol: &Symbol, variant: Variant) -> String {
+    let function = match (symbol.kind, variant) {
+        (SymbolKind::Method, Variant::Stream) => "stream_method",
+        (_, Variant::Stream) => "stream",
+        (SymbolKind::Function | SymbolKind::ClassMethod | SymbolKind::StaticMethod, _) => "call",
+        (SymbolKind::Constructor, _) => "call_class",
+        (SymbolKind::Method, _) => "call_method",
+        (SymbolKind::Property, _) => "get_attr",
+        (SymbolKind::Constant, _) => "get_module_attr",
+        (SymbolKind::Setter, _) => "set_property",
+    };
+    let suffix = if variant == Variant::Bang { "!" } else { "" };
+    format!("SnakeBridge.Runtime.{function}{suffix}")
+}
+
+/// Writes the runtime call a clause makes. `attribute` is the Python attribute as an Elixir
+/// string literal.
 fn body(
     out: &mut Out,
     indent: usize,
     symbol: &Symbol,
-    attribute: &str,
+    (function, attribute): (&str, &str),
     args: &[String],
     clause: &Clause,
-    bang: bool,
+    conventions: &Conventions,
 ) {
-    let opts = if clause.has_opts() { OPTS } else { "[]" };
-    let args = &args[..clause.positional];
-    let function = match symbol.kind {
-        SymbolKind::Function | SymbolKind::ClassMethod | SymbolKind::StaticMethod => "call",
-        SymbolKind::Constructor => "call_class",
-        SymbolKind::Method => "call_method",
-        SymbolKind::Property => "get_attr",
-        SymbolKind::Constant => "get_module_attr",
+    let opts = if clause.has_opts() {
+        conventions.options_param.as_str()
+    } else {
+        "[]"
     };
-    let reference = matches!(symbol.kind, SymbolKind::Method | SymbolKind::Property);
+    let receiver = conventions.receiver_param.as_str();
+    let args = &args[..clause.positional];
+    let reference = takes_ref(symbol);
     let named = !matches!(symbol.kind, SymbolKind::Constructor);
     let positional = !matches!(symbol.kind, SymbolKind::Property | SymbolKind::Constant);
-    let suffix = if bang { "!" } else { "" };
     out.fitting(
         indent,
         |line| {
-            let _ = write!(line, "SnakeBridge.Runtime.{function}{suffix}(__MODULE__, ");
+            let _ = write!(line, "{function}(__MODULE__, ");
             if reference {
-                line.push_str("ref, ");
+                line.push_str(receiver);
+                line.push_str(", ");
             }
             if named {
                 line.push_str(attribute);
@@ -270,7 +284,7 @@ fn body(
             // Too long: the arguments break, and the positional list among them if it must.
             let mut docs = vec![text("__MODULE__")];
             if reference {
-                docs.push(text(REF));
+                docs.push(text(receiver.to_string()));
             }
             if named {
                 docs.push(text(attribute.to_string()));
@@ -278,10 +292,40 @@ fn body(
             if positional {
                 docs.push(list(args.iter().map(|a| text(a.clone())).collect()));
             }
-            docs.push(text(opts));
-            call(&format!("SnakeBridge.Runtime.{function}{suffix}"), docs)
+            docs.push(text(opts.to_string()));
+            call(function, docs)
         },
     );
+}
+
+/// The functions written per symbol: the wrapper, its bang variant, and its stream variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    Plain,
+    Bang,
+    Stream,
+}
+
+/// Whether the wrapper takes the object reference first.
+fn takes_ref(symbol: &Symbol) -> bool {
+    matches!(
+        symbol.kind,
+        SymbolKind::Method | SymbolKind::Property | SymbolKind::Setter
+    )
+}
+
+/// Whether `symbol` gets a `<name>_stream` variant: a callable that yields, or one the project
+/// lists in `streaming`.
+pub(crate) fn streams(symbol: &Symbol) -> bool {
+    matches!(
+        symbol.kind,
+        SymbolKind::Function
+            | SymbolKind::Method
+            | SymbolKind::ClassMethod
+            | SymbolKind::StaticMethod
+    ) && symbol
+        .flags
+        .intersects(SymbolFlags::GENERATOR | SymbolFlags::STREAMING)
 }
 
 /// Writes the wrapper for `symbol` into `out`, one block per clause; `markdown` is the doc
@@ -291,7 +335,11 @@ pub(crate) fn wrapper(
     symbol: &Symbol,
     types: Option<&SymbolTypes>,
     markdown: &str,
+    conventions: &Conventions,
 ) -> Result<(), PluginError> {
+    if symbol.kind == SymbolKind::Setter {
+        return setter(out, symbol, types, markdown, conventions);
+    }
     let Shape {
         clauses,
         names,
@@ -304,7 +352,7 @@ pub(crate) fn wrapper(
             format!("`{name}` is not a valid Elixir function name"),
         ));
     }
-    let reference = matches!(symbol.kind, SymbolKind::Method | SymbolKind::Property);
+    let reference = takes_ref(symbol);
     let attribute = string(
         symbol
             .python_name
@@ -365,27 +413,45 @@ pub(crate) fn wrapper(
         tuple(vec![text(":error"), text("SnakeBridge.Error.t()")]),
     ]));
     const GUARD: &str = "SnakeBridge.Runtime.is_opts(opts)";
-    for bang in [false, true] {
-        let fname = if bang {
-            format!("{name}!")
-        } else {
-            name.clone()
+    let stream_result = typed(text("Enumerable.t()"));
+    let stream_name = format!("{name}{}", conventions.stream_suffix);
+    let mut variants = vec![Variant::Plain, Variant::Bang];
+    if streams(symbol) {
+        variants.push(Variant::Stream);
+    }
+    for variant in variants {
+        let (fname, result) = match variant {
+            Variant::Plain => (name.clone(), &ok_result),
+            Variant::Bang => (format!("{name}!"), &returns),
+            Variant::Stream => (stream_name.clone(), &stream_result),
         };
-        let result = if bang { &returns } else { &ok_result };
+        let function = runtime_function(symbol, variant);
         for (arity, args) in &specs_by_arity {
             out.block();
-            match (bang, *arity == min_arity) {
-                (false, true) => heredoc_attribute(out, INDENT, "doc", markdown),
-                (false, false) => doc_line(
+            match (variant, *arity == min_arity) {
+                (Variant::Plain, true) => heredoc_attribute(out, INDENT, "doc", markdown),
+                (Variant::Plain, false) => doc_line(
                     out,
                     &format!(
                         "Like `{name}/{min_arity}`, with the next positional argument or keyword options."
                     ),
                 ),
-                (true, _) => doc_line(
+                (Variant::Bang, _) => doc_line(
                     out,
                     &format!(
                         "Like `{name}/{arity}`, but returns the value or raises `SnakeBridge.Error`."
+                    ),
+                ),
+                (Variant::Stream, true) => doc_line(
+                    out,
+                    &format!(
+                        "Like `{name}/{arity}`, but returns the items the Python result yields as a lazy `Stream`, fetched in batches as it is consumed. The Python iterator is closed when the stream halts early or the process consuming it exits; an error while iterating raises `SnakeBridge.Error`."
+                    ),
+                ),
+                (Variant::Stream, false) => doc_line(
+                    out,
+                    &format!(
+                        "Like `{stream_name}/{min_arity}`, with the next positional argument or keyword options."
                     ),
                 ),
             }
@@ -400,12 +466,94 @@ pub(crate) fn wrapper(
                     out.block();
                 }
                 let guard = clause.guarded_opts.then_some(GUARD);
-                let params = clause.params(reference, &names);
+                let params = clause.params(reference, &names, conventions);
                 def(out, INDENT, &fname, &params, guard, |out, indent| {
-                    body(out, indent, symbol, &attribute, &names, clause, bang)
+                    body(
+                        out,
+                        indent,
+                        symbol,
+                        (&function, &attribute),
+                        &names,
+                        clause,
+                        conventions,
+                    )
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// A setter: `set_x(ref, value)` and `set_x!(ref, value)`, returning the reference it wrote.
+fn setter(
+    out: &mut Out,
+    symbol: &Symbol,
+    types: Option<&SymbolTypes>,
+    markdown: &str,
+    conventions: &Conventions,
+) -> Result<(), PluginError> {
+    let name = &symbol.elixir_name;
+    let value = match symbol.signature.params.as_slice() {
+        [value] if atom(&value.elixir_name).is_some() => value.elixir_name.as_str(),
+        _ => {
+            return Err(error(
+                symbol,
+                "a setter takes exactly one parameter, the value".into(),
+            ));
+        }
+    };
+    if atom(name).is_none() {
+        return Err(error(
+            symbol,
+            format!("`{name}` is not a valid Elixir function name"),
+        ));
+    }
+    let attribute = string(
+        symbol
+            .python_name
+            .rsplit('.')
+            .next()
+            .unwrap_or(&symbol.python_name),
+    );
+    let receiver = conventions.receiver_param.as_str();
+    let ref_type = typed(receiver_type(symbol));
+    let value_type = type_or_term(types.and_then(|t| t.params.first()));
+    let ok_result = typed(union(vec![
+        tuple(vec![text(":ok"), text("SnakeBridge.Ref.t()")]),
+        tuple(vec![text(":error"), text("SnakeBridge.Error.t()")]),
+    ]));
+    let ref_result = typed(text("SnakeBridge.Ref.t()"));
+    for variant in [Variant::Plain, Variant::Bang] {
+        out.block();
+        let (fname, result) = match variant {
+            Variant::Bang => (format!("{name}!"), &ref_result),
+            _ => (name.clone(), &ok_result),
+        };
+        if variant == Variant::Plain {
+            heredoc_attribute(out, INDENT, "doc", markdown);
+        } else {
+            doc_line(
+                out,
+                &format!(
+                    "Like `{name}/2`, but returns the reference or raises `SnakeBridge.Error`."
+                ),
+            );
+        }
+        spec(out, INDENT, &fname, &[&ref_type, &value_type], result);
+        let function = runtime_function(symbol, variant);
+        def(
+            out,
+            INDENT,
+            &fname,
+            &[receiver, value],
+            None,
+            |out, indent| {
+                out.line(
+                    indent,
+                    &format!("{function}(__MODULE__, {receiver}, {attribute}, {value})"),
+                )
+            },
+        );
     }
     Ok(())
 }

@@ -87,6 +87,7 @@ mod bench {
                     max: 1,
                     open: false,
                 },
+                flags: SymbolFlags::empty(),
             })
             .collect();
         let library = Library {

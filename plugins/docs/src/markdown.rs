@@ -618,7 +618,17 @@ pub(crate) fn symbol(symbol: &Symbol, refs: &Refs) -> String {
     let doc = parse(&symbol.doc);
     let mut out = Blocks(String::with_capacity(symbol.doc.len() + 256));
     let python = format!("{}.{}", symbol.python_module, symbol.python_name);
-    if doc.summary.is_empty() {
+    if symbol.kind == SymbolKind::Setter {
+        // The docstring is the attribute's; the summary says what the function does.
+        let attribute = symbol.python_name.rsplit('.').next().unwrap_or_default();
+        let _ = write!(
+            out.block(),
+            "Sets the `{attribute}` attribute of the object to `value`, and returns the object's reference."
+        );
+        if !doc.summary.is_empty() {
+            out.block().push_str(&inline(&doc.summary, refs));
+        }
+    } else if doc.summary.is_empty() {
         let summary = out.block();
         let _ = match symbol.kind {
             SymbolKind::Constructor => write!(summary, "Creates a `{python}`."),
@@ -694,7 +704,11 @@ pub(crate) fn symbol(symbol: &Symbol, refs: &Refs) -> String {
             }
         }
     }
-    if !matches!(symbol.kind, SymbolKind::Property | SymbolKind::Constant) || !options.is_empty() {
+    let takes_options = !matches!(
+        symbol.kind,
+        SymbolKind::Property | SymbolKind::Constant | SymbolKind::Setter
+    );
+    if takes_options || !options.is_empty() {
         if !options.is_empty() {
             options.push('\n');
         }

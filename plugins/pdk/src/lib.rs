@@ -35,11 +35,17 @@
 //! | snakebridge | snakebridge-pdk | contract |
 //! |---|---|---|
 //! | 0.1 | 0.1 | `snakebridge:plugin@0.1.0` |
+//! | 0.2 | 0.2 | `snakebridge:plugin@0.2.0`; snakebridge 0.2 still runs 0.1.0 plugins |
+//!
+//! 0.2.0 adds setter symbols, [`SymbolFlags`](emitter::SymbolFlags) (generators and configured
+//! streams, which get `<name>_stream` wrappers), annotations as parsed trees beside their text,
+//! and the host's naming conventions in `RenderInput::conventions`: the generated-file
+//! marker, the helper functions and the parameter names every emitter must use.
 
 #![warn(missing_docs)]
 
 /// The version of the `snakebridge:plugin` contract this PDK implements.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// The name of the custom section that carries [`CONTRACT_VERSION`].
 pub const CONTRACT_SECTION: &str = "snakebridge:contract";
@@ -75,7 +81,7 @@ pub mod emitter {
     #[doc(hidden)]
     pub mod wit {
         wit_bindgen::generate!({
-            path: "../../wit/since_v0.1.0",
+            path: "../../wit/since_v0.2.0",
             world: "emitter",
             pub_export_macro: true,
             export_macro_name: "__export_emitter_world",
@@ -84,9 +90,10 @@ pub mod emitter {
     }
 
     pub use wit::snakebridge::plugin::types::{
-        ArityRange, ErrorDetail, File, Library, LibraryDocs, Module, ModuleDoc, ModuleKind, Param,
-        ParamKind, PluginError, RenderInput, Signature, SignatureSource, Symbol, SymbolDoc,
-        SymbolKind, SymbolTypes, TypeExpr, TypeNode,
+        Annotation, AnnotationNode, ArityRange, Conventions, ErrorDetail, File, Library,
+        LibraryDocs, Module, ModuleDoc, ModuleKind, Param, ParamKind, PluginError, RenderInput,
+        Signature, SignatureSource, Symbol, SymbolDoc, SymbolFlags, SymbolKind, SymbolTypes,
+        TypeExpr, TypeNode,
     };
 
     /// Implement this, then call [`export_emitter!`](crate::export_emitter).
@@ -122,7 +129,7 @@ pub mod typespecs {
     #[doc(hidden)]
     pub mod wit {
         wit_bindgen::generate!({
-            path: "../../wit/since_v0.1.0",
+            path: "../../wit/since_v0.2.0",
             world: "typespecs",
             pub_export_macro: true,
             export_macro_name: "__export_typespecs_world",
@@ -131,8 +138,9 @@ pub mod typespecs {
     }
 
     pub use wit::snakebridge::plugin::types::{
-        ArityRange, ErrorDetail, Library, Module, ModuleKind, Param, ParamKind, PluginError,
-        Signature, SignatureSource, Symbol, SymbolKind, SymbolTypes, TypeExpr, TypeNode,
+        Annotation, AnnotationNode, ArityRange, ErrorDetail, Library, Module, ModuleKind, Param,
+        ParamKind, PluginError, Signature, SignatureSource, Symbol, SymbolFlags, SymbolKind,
+        SymbolTypes, TypeExpr, TypeNode,
     };
 
     /// Implement this, then call [`export_typespecs!`](crate::export_typespecs).
@@ -170,7 +178,7 @@ pub mod docs {
     #[doc(hidden)]
     pub mod wit {
         wit_bindgen::generate!({
-            path: "../../wit/since_v0.1.0",
+            path: "../../wit/since_v0.2.0",
             world: "docs",
             pub_export_macro: true,
             export_macro_name: "__export_docs_world",
@@ -179,8 +187,9 @@ pub mod docs {
     }
 
     pub use wit::snakebridge::plugin::types::{
-        ArityRange, ErrorDetail, Library, LibraryDocs, Module, ModuleDoc, ModuleKind, Param,
-        ParamKind, PluginError, Signature, SignatureSource, Symbol, SymbolDoc, SymbolKind,
+        Annotation, AnnotationNode, ArityRange, ErrorDetail, Library, LibraryDocs, Module,
+        ModuleDoc, ModuleKind, Param, ParamKind, PluginError, Signature, SignatureSource, Symbol,
+        SymbolDoc, SymbolFlags, SymbolKind,
     };
 
     /// Implement this, then call [`export_docs!`](crate::export_docs).

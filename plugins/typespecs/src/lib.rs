@@ -1,4 +1,4 @@
-//! The built-in typespec stage: Python annotations, carried as source text, to Elixir types.
+//! The built-in typespec stage: Python annotations, as the host's parsed trees, to Elixir types.
 //!
 //! Annotations come from the signature Python reported at run time and, where a library ships
 //! them, from its `.pyi` stubs (numpy's types live only there), which introspection records as
@@ -11,7 +11,7 @@ mod mapping;
 use std::collections::BTreeMap;
 
 use snakebridge_pdk::typespecs::{
-    Library, ModuleKind, Param, PluginError, Symbol, SymbolKind, SymbolTypes, Typespecs,
+    Annotation, Library, ModuleKind, Param, PluginError, Symbol, SymbolKind, SymbolTypes, Typespecs,
 };
 
 use mapping::{Context, Position, Ty, simplify, to_expr};
@@ -60,14 +60,14 @@ fn types(symbol: &Symbol, classes: &BTreeMap<String, String>) -> SymbolTypes {
                 .signature
                 .returns
                 .iter()
-                .map(|text| returns.map_text(text))
+                .map(|annotation| returns.map_annotation(annotation))
                 .collect();
             if members.is_empty() {
                 members = symbol
                     .overloads
                     .iter()
                     .filter_map(|o| o.returns.as_ref())
-                    .map(|t| returns.map_text(t))
+                    .map(|annotation| returns.map_annotation(annotation))
                     .collect();
             }
             if members.is_empty() {
@@ -87,7 +87,7 @@ fn types(symbol: &Symbol, classes: &BTreeMap<String, String>) -> SymbolTypes {
 /// A parameter's annotation, or the union of its overloads' annotations of the same name; a
 /// `None` default makes `nil` acceptable too.
 fn param_type(symbol: &Symbol, param: &Param, context: &Context<'_>) -> Ty {
-    let annotations: Vec<&String> = match &param.annotation {
+    let annotations: Vec<&Annotation> = match &param.annotation {
         Some(annotation) => vec![annotation],
         None => symbol
             .overloads
@@ -100,7 +100,10 @@ fn param_type(symbol: &Symbol, param: &Param, context: &Context<'_>) -> Ty {
     if annotations.is_empty() {
         return Ty::Term;
     }
-    let mut members: Vec<Ty> = annotations.iter().map(|a| context.map_text(a)).collect();
+    let mut members: Vec<Ty> = annotations
+        .iter()
+        .map(|a| context.map_annotation(a))
+        .collect();
     if param.default.as_deref() == Some("None") {
         members.push(Ty::Nil);
     }
@@ -117,12 +120,12 @@ mod tests {
             "collections.Counter".to_string(),
             "Collections.Counter".to_string(),
         );
-        Context {
+        let context = Context {
             classes: &classes,
             owner: Some("Collections.Counter"),
             position,
-        }
-        .map_text(text)
+        };
+        snakebridge_annotation::parse(text).map_or(Ty::Term, |ann| context.map_tree(&ann))
     }
 
     fn param(text: &str) -> Ty {

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use snakebridge_pdk::typespecs::{TypeExpr, TypeNode};
+use snakebridge_annotation::Ann;
+use snakebridge_pdk::typespecs::{Annotation, TypeExpr, TypeNode};
 
-use crate::annotation::{Ann, parse};
+use crate::annotation::tree;
 
 /// An Elixir type while it is being built.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,8 +57,12 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
-    pub(crate) fn map_text(&self, text: &str) -> Ty {
-        parse(text).map_or(Ty::Term, |ann| simplify(self.map(&ann, 0)))
+    pub(crate) fn map_annotation(&self, annotation: &Annotation) -> Ty {
+        tree(annotation).map_or(Ty::Term, |ann| self.map_tree(&ann))
+    }
+
+    pub(crate) fn map_tree(&self, ann: &Ann) -> Ty {
+        simplify(self.map(ann, 0))
     }
 
     fn map(&self, ann: &Ann, depth: usize) -> Ty {
@@ -68,8 +73,8 @@ impl Context<'_> {
         match ann {
             Ann::Const("None") => Ty::Nil,
             Ann::Const(_) | Ann::Int(_) | Ann::Ellipsis | Ann::List(_) => Ty::Term,
-            // A string in type position is a forward reference.
-            Ann::Str(text) => parse(text).map_or(Ty::Term, |a| self.map(&a, depth + 1)),
+            // Forward references arrive resolved: a string left in type position is no type.
+            Ann::Str(_) => Ty::Term,
             Ann::Union(members) => Ty::Union(members.iter().map(inner).collect()),
             Ann::Name(name) => self.name(name),
             Ann::Subscript(name, args) => self.generic(&normalize(name), args, depth),

@@ -3,7 +3,7 @@
 
 defmodule Shapes do
   @moduledoc """
-  The demo project's own Python: a class with state, and a generator.
+  The demo project's own Python: a class with state, a context manager, and a generator.
   """
 
   require SnakeBridge.Runtime
@@ -15,12 +15,12 @@ defmodule Shapes do
 
   @doc "The functions this module wraps, as `{name, min_arity, max_arity}`."
   def __functions__() do
-    [{:primes, 0, 1}]
+    [{:primes, 0, 1}, {:primes_stream, 0, 1}]
   end
 
   @doc "The class modules nested in this module."
   def __classes__() do
-    [Shapes.Rectangle]
+    [Shapes.Outline, Shapes.Rectangle]
   end
 
   @doc "Searches this module's functions by name and summary."
@@ -64,6 +64,124 @@ defmodule Shapes do
   def primes!(opts) do
     SnakeBridge.Runtime.call!(__MODULE__, "primes", [], opts)
   end
+
+  @doc "Like `primes/0`, but returns the items the Python result yields as a lazy `Stream`, fetched in batches as it is consumed. The Python iterator is closed when the stream halts early or the process consuming it exits; an error while iterating raises `SnakeBridge.Error`."
+  @spec primes_stream() :: Enumerable.t()
+  def primes_stream() do
+    SnakeBridge.Runtime.stream(__MODULE__, "primes", [], [])
+  end
+
+  @doc "Like `primes_stream/0`, with the next positional argument or keyword options."
+  @spec primes_stream(keyword()) :: Enumerable.t()
+  def primes_stream(opts) do
+    SnakeBridge.Runtime.stream(__MODULE__, "primes", [], opts)
+  end
+end
+
+defmodule Shapes.Outline do
+  @moduledoc """
+  Collects rectangles inside a `with` block, and records how the block ended.
+  """
+
+  require SnakeBridge.Runtime
+
+  @typedoc "A reference to a Python object of this class."
+  @type t :: SnakeBridge.Ref.t()
+
+  @doc false
+  def __snakebridge__() do
+    [library: "shapes", python_module: "shapes", class: "Outline"]
+  end
+
+  @doc "The functions this module wraps, as `{name, min_arity, max_arity}`."
+  def __functions__() do
+    [{:add, 2, 3}, {:new, 0, 1}]
+  end
+
+  @doc "The class modules nested in this module."
+  def __classes__() do
+    []
+  end
+
+  @doc "Searches this module's functions by name and summary."
+  def __search__(query) do
+    SnakeBridge.Docs.search(__MODULE__, query)
+  end
+
+  @doc "The documentation of one of this module's functions."
+  def doc(function) do
+    SnakeBridge.Docs.get(__MODULE__, function)
+  end
+
+  @doc """
+  Adds a rectangle; returns how many there are.
+
+  ## Arguments
+
+    * `ref` - the Python object, as returned by `new` or another call
+    * `rectangle`
+
+  ## Options
+
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  Wraps `shapes.Outline.add`.
+  """
+  @spec add(SnakeBridge.Ref.t(), term()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def add(ref, rectangle) do
+    SnakeBridge.Runtime.call_method(__MODULE__, ref, "add", [rectangle], [])
+  end
+
+  @doc "Like `add/2`, with the next positional argument or keyword options."
+  @spec add(SnakeBridge.Ref.t(), term(), keyword()) ::
+          {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def add(ref, rectangle, opts) do
+    SnakeBridge.Runtime.call_method(__MODULE__, ref, "add", [rectangle], opts)
+  end
+
+  @doc "Like `add/2`, but returns the value or raises `SnakeBridge.Error`."
+  @spec add!(SnakeBridge.Ref.t(), term()) :: term()
+  def add!(ref, rectangle) do
+    SnakeBridge.Runtime.call_method!(__MODULE__, ref, "add", [rectangle], [])
+  end
+
+  @doc "Like `add/3`, but returns the value or raises `SnakeBridge.Error`."
+  @spec add!(SnakeBridge.Ref.t(), term(), keyword()) :: term()
+  def add!(ref, rectangle, opts) do
+    SnakeBridge.Runtime.call_method!(__MODULE__, ref, "add", [rectangle], opts)
+  end
+
+  @doc """
+  Collects rectangles inside a `with` block, and records how the block ended.
+
+  ## Options
+
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  Wraps `shapes.Outline`.
+  """
+  @spec new() :: {:ok, Shapes.Outline.t()} | {:error, SnakeBridge.Error.t()}
+  def new() do
+    SnakeBridge.Runtime.call_class(__MODULE__, [], [])
+  end
+
+  @doc "Like `new/0`, with the next positional argument or keyword options."
+  @spec new(keyword()) :: {:ok, Shapes.Outline.t()} | {:error, SnakeBridge.Error.t()}
+  def new(opts) do
+    SnakeBridge.Runtime.call_class(__MODULE__, [], opts)
+  end
+
+  @doc "Like `new/0`, but returns the value or raises `SnakeBridge.Error`."
+  @spec new!() :: Shapes.Outline.t()
+  def new!() do
+    SnakeBridge.Runtime.call_class!(__MODULE__, [], [])
+  end
+
+  @doc "Like `new/1`, but returns the value or raises `SnakeBridge.Error`."
+  @spec new!(keyword()) :: Shapes.Outline.t()
+  def new!(opts) do
+    SnakeBridge.Runtime.call_class!(__MODULE__, [], opts)
+  end
 end
 
 defmodule Shapes.Rectangle do
@@ -83,7 +201,14 @@ defmodule Shapes.Rectangle do
 
   @doc "The functions this module wraps, as `{name, min_arity, max_arity}`."
   def __functions__() do
-    [{:new, 2, 3}, {:perimeter, 1, 2}, {:scale, 2, 3}]
+    [
+      {:area, 1, 2},
+      {:new, 2, 3},
+      {:perimeter, 1, 2},
+      {:scale, 2, 3},
+      {:set_width, 2, 2},
+      {:width, 1, 2}
+    ]
   end
 
   @doc "The class modules nested in this module."
@@ -99,6 +224,42 @@ defmodule Shapes.Rectangle do
   @doc "The documentation of one of this module's functions."
   def doc(function) do
     SnakeBridge.Docs.get(__MODULE__, function)
+  end
+
+  @doc """
+  The rectangle's area.
+
+  ## Arguments
+
+    * `ref` - the Python object, as returned by `new` or another call
+
+  ## Options
+
+    * `:__runtime__` - options for the runtime itself, such as `timeout:`
+
+  Wraps `shapes.Rectangle.area`.
+  """
+  @spec area(SnakeBridge.Ref.t()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def area(ref) do
+    SnakeBridge.Runtime.call_method(__MODULE__, ref, "area", [], [])
+  end
+
+  @doc "Like `area/1`, with the next positional argument or keyword options."
+  @spec area(SnakeBridge.Ref.t(), keyword()) :: {:ok, term()} | {:error, SnakeBridge.Error.t()}
+  def area(ref, opts) do
+    SnakeBridge.Runtime.call_method(__MODULE__, ref, "area", [], opts)
+  end
+
+  @doc "Like `area/1`, but returns the value or raises `SnakeBridge.Error`."
+  @spec area!(SnakeBridge.Ref.t()) :: term()
+  def area!(ref) do
+    SnakeBridge.Runtime.call_method!(__MODULE__, ref, "area", [], [])
+  end
+
+  @doc "Like `area/2`, but returns the value or raises `SnakeBridge.Error`."
+  @spec area!(SnakeBridge.Ref.t(), keyword()) :: term()
+  def area!(ref, opts) do
+    SnakeBridge.Runtime.call_method!(__MODULE__, ref, "area", [], opts)
   end
 
   @doc """
@@ -208,5 +369,58 @@ defmodule Shapes.Rectangle do
   @spec scale!(SnakeBridge.Ref.t(), term(), keyword()) :: term()
   def scale!(ref, factor, opts) do
     SnakeBridge.Runtime.call_method!(__MODULE__, ref, "scale", [factor], opts)
+  end
+
+  @doc """
+  Sets the `width` attribute of the object to `value`, and returns the object's reference.
+
+  ## Arguments
+
+    * `value`
+
+  Wraps `shapes.Rectangle.width`.
+  """
+  @spec set_width(SnakeBridge.Ref.t(), number()) ::
+          {:ok, SnakeBridge.Ref.t()} | {:error, SnakeBridge.Error.t()}
+  def set_width(ref, value) do
+    SnakeBridge.Runtime.set_property(__MODULE__, ref, "width", value)
+  end
+
+  @doc "Like `set_width/2`, but returns the reference or raises `SnakeBridge.Error`."
+  @spec set_width!(SnakeBridge.Ref.t(), number()) :: SnakeBridge.Ref.t()
+  def set_width!(ref, value) do
+    SnakeBridge.Runtime.set_property!(__MODULE__, ref, "width", value)
+  end
+
+  @doc """
+  Reads the `Rectangle.width` attribute.
+
+  ## Arguments
+
+    * `ref` - the Python object, as returned by `new` or another call
+
+  Wraps `shapes.Rectangle.width`.
+  """
+  @spec width(SnakeBridge.Ref.t()) :: {:ok, float()} | {:error, SnakeBridge.Error.t()}
+  def width(ref) do
+    SnakeBridge.Runtime.get_attr(__MODULE__, ref, "width", [])
+  end
+
+  @doc "Like `width/1`, with the next positional argument or keyword options."
+  @spec width(SnakeBridge.Ref.t(), keyword()) :: {:ok, float()} | {:error, SnakeBridge.Error.t()}
+  def width(ref, opts) do
+    SnakeBridge.Runtime.get_attr(__MODULE__, ref, "width", opts)
+  end
+
+  @doc "Like `width/1`, but returns the value or raises `SnakeBridge.Error`."
+  @spec width!(SnakeBridge.Ref.t()) :: float()
+  def width!(ref) do
+    SnakeBridge.Runtime.get_attr!(__MODULE__, ref, "width", [])
+  end
+
+  @doc "Like `width/2`, but returns the value or raises `SnakeBridge.Error`."
+  @spec width!(SnakeBridge.Ref.t(), keyword()) :: float()
+  def width!(ref, opts) do
+    SnakeBridge.Runtime.get_attr!(__MODULE__, ref, "width", opts)
   end
 end
