@@ -78,12 +78,7 @@ defmodule SnakeBridge do
     catch
       kind, reason ->
         stacktrace = __STACKTRACE__
-        exception = Exception.normalize(kind, reason, stacktrace)
-
-        details =
-          if kind == :error,
-            do: %{type: inspect(exception.__struct__), message: Exception.message(exception)},
-            else: %{type: Atom.to_string(kind), message: inspect(reason)}
+        details = Runtime.exception_details(kind, reason, stacktrace)
 
         case Runtime.unwrap!(Runtime.context(ref, {:exit, details})) do
           true -> nil

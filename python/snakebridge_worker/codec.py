@@ -84,7 +84,8 @@ def tagged(tag, **fields):
 
 
 def decode(value, resolve_ref, max_depth=1000):
-    """JSON-decoded data to Python values; ``resolve_ref(tagged)`` returns a ref's object."""
+    """JSON-decoded data to Python values; ``resolve_ref(tagged)`` returns the object of a
+    ``ref``, or the callable standing for a ``callback`` (an Elixir function)."""
     return _decode(value, resolve_ref, max_depth, max_depth)
 
 
@@ -134,7 +135,7 @@ def _decode(value, resolve_ref, left, limit):
         if "utc_offset" in value:
             zone = datetime.timezone(datetime.timedelta(seconds=value["utc_offset"]))
         return datetime.datetime(value["year"], value["month"], value["day"], *_clock(value), tzinfo=zone)
-    if tag == "ref":
+    if tag in ("ref", "callback"):
         return resolve_ref(value)
     raise DecodeError("unknown tagged value {!r}".format(tag))
 

@@ -41,6 +41,10 @@ class ElixirError(Exception):
         self.elixir_type = elixir_type
 
 
+# Errors name it as `snakebridge_worker.ElixirError`, where Python code imports it from.
+ElixirError.__module__ = "snakebridge_worker"
+
+
 class SnakeBridgeError(Exception):
     """Base of the errors the worker raises about a payload rather than user code."""
 
@@ -59,6 +63,87 @@ class SessionMismatchError(SnakeBridgeError):
 
 class TooManyRefsError(SnakeBridgeError):
     """The worker, or one session on it, holds as many live references as it may."""
+
+
+class Exchange:
+    """The worker's half of an interactive call: one whose arguments hold Elixir functions.
+
+    The transport gives ``send(step)`` and ``receive()``; steps alternate strictly, since both
+    sides run one thing at a time. Down (to the runtime): ``("callback", id, args_json)`` when
+    Python calls an Elixir function, and ``("result", json, failure)`` for a call the runtime
+    sent during a callback. Up: ``("returned", json, error)`` for the callback's outcome, where
+    ``error`` is ``(elixir_type, message)``, and ``("call", tool, payload)`` for a call the
+    Elixir function makes into Python before it returns, which runs here, nested, on this
+    thread. ``receive()`` returns ``None`` when the caller has gone.
+    """
+
+    def __init__(self, dispatcher, send, receive):
+        self.dispatcher = dispatcher
+        self.send = send
+        self.receive = receive
+        self.thread = threading.get_ident()
+
+    def callback(self, callback_id, args_json):
+        """Runs Elixir function ``callback_id`` on ``args_json``; returns its JSON result."""
+        self.send(("callback", callback_id, args_json))
+        while True:
+            step = self.receive()
+            if step is None:
+                raise ElixirError("the Elixir caller went away during the callback", "exit")
+            if step[0] == "returned":
+                _, result, error = step
+                if error is not None:
+                    raise ElixirError(error[1], error[0])
+                return result
+            if step[0] != "call":
+                raise ProtocolError("unexpected step {!r} during a callback".format(step[0]))
+            _, tool, payload = step
+            try:
+                self.send(("result", self.dispatcher.execute(tool, payload, self), None))
+            except Failure as failure:
+                self.send(("result", None, failure))
+
+
+class ElixirFunction:
+    """An Elixir function passed to Python: calling it runs the function in the Elixir process
+    that made the call, and returns its result. It works only while that call runs, and only on
+    the thread running it."""
+
+    __slots__ = ("_id", "_arity", "_exchange", "_dispatcher", "_payload", "_live")
+
+    def __init__(self, callback_id, arity, exchange, dispatcher, payload, live):
+        self._id = callback_id
+        self._arity = arity
+        self._exchange = exchange
+        self._dispatcher = dispatcher
+        self._payload = payload
+        self._live = live
+
+    def __repr__(self):
+        return "<Elixir function of arity {}>".format(self._arity)
+
+    def __call__(self, *args, **kwargs):
+        if not self._live[0]:
+            raise ElixirError(
+                "an Elixir function was called after the call it was passed to returned; "
+                "Python may only call it during that call",
+                "SnakeBridge.CallbackExpired",
+            )
+        if threading.get_ident() != self._exchange.thread:
+            raise ElixirError(
+                "an Elixir function was called from another Python thread; only the thread "
+                "running the call it was passed to may call it",
+                "SnakeBridge.CallbackThread",
+            )
+        if kwargs:
+            raise TypeError("an Elixir function takes positional arguments only")
+        encoder = self._dispatcher._encoder(self._payload)
+        result = self._exchange.callback(self._id, self._dispatcher._dump(encoder.encode(list(args)), encoder))
+        try:
+            value = json.loads(result)
+        except ValueError as exc:
+            raise ProtocolError("a callback result that is not JSON: {}".format(exc)) from None
+        return self._dispatcher._decode(value, self._payload, self._exchange, self._live)
 
 
 class Failure(Exception):
@@ -218,11 +303,13 @@ class Dispatcher:
 
     # Tools.
 
-    def execute(self, tool, payload_json):
+    def execute(self, tool, payload_json, exchange=None):
+        """Runs a tool. With ``exchange`` (an ``Exchange``), Elixir functions among the
+        arguments become callables that call back through it."""
         try:
             payload = self._payload(payload_json)
             if tool == "snakebridge.call":
-                result = self._call(payload)
+                result = self._call(payload, exchange)
             elif tool == "snakebridge.release_ref":
                 ref = payload.get("ref") or {}
                 result = _json(self.refs.release(ref.get("id")))
@@ -243,6 +330,11 @@ class Dispatcher:
             raise describe(exc, skip_frames=_skip(exc)) from None
         self._forked_child_exits()
         return result
+
+    def interact(self, tool, payload_json, send, receive):
+        """``execute`` for a call whose arguments hold Elixir functions: they call back through
+        the transport's ``send`` and ``receive`` (see ``Exchange``)."""
+        return self.execute(tool, payload_json, Exchange(self, send, receive))
 
     def _forked_child_exits(self):
         """A call that forked returns here in the child too: the child must not answer for the
@@ -337,14 +429,26 @@ class Dispatcher:
             encoder.refuse()
         return data
 
-    def _arguments(self, payload):
-        session = self._session(payload)
-        resolve = lambda ref: self.refs.get(ref, session)  # noqa: E731
-        args = decode(payload.get("args", []), resolve, self.max_depth)
-        kwargs = decode(payload.get("kwargs", {}), resolve, self.max_depth)
+    def _arguments(self, payload, exchange=None, live=None):
+        args = self._decode(payload.get("args", []), payload, exchange, live)
+        kwargs = self._decode(payload.get("kwargs", {}), payload, exchange, live)
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise ProtocolError("args must be a list and kwargs an object")
         return args, {str(key): value for key, value in kwargs.items()}
+
+    def _decode(self, value, payload, exchange, live):
+        """Decodes ``value`` in ``payload``'s session; Elixir functions become
+        ``ElixirFunction``s calling back through ``exchange``, alive while ``live[0]``."""
+        session = self._session(payload)
+
+        def resolve(tagged):
+            if tagged.get("__type__") == "ref":
+                return self.refs.get(tagged, session)
+            if exchange is None:
+                raise ProtocolError("an Elixir function outside an interactive call")
+            return ElixirFunction(tagged.get("id"), tagged.get("arity"), exchange, self, payload, live)
+
+        return decode(value, resolve, self.max_depth)
 
     def _module(self, payload):
         """The module the call names, or an object a module holds (``scipy.stats.norm``, an
@@ -386,44 +490,49 @@ class Dispatcher:
             raise ProtocolError("payload needs instance, a ref, for call_type {}".format(payload.get("call_type")))
         return self.refs.get(ref, self._session(payload))
 
-    def _call(self, payload):
+    def _call(self, payload, exchange=None):
         if payload.get("call_type") == "class" and payload.get("returns", "auto") == "auto":
             # A new instance is wanted as an object, even a dict or list subclass's.
             payload = dict(payload, returns="ref")
-        result = self._invoke(payload)
+        # The Elixir functions this call receives work until it returns.
+        live = [True]
+        try:
+            result = self._invoke(payload, exchange, live)
+        finally:
+            live[0] = False
         self._forked_child_exits()
         encoder = self._encoder(payload)
         return self._dump(encoder.encode(result), encoder)
 
-    def _invoke(self, payload):
+    def _invoke(self, payload, exchange=None, live=None):
         """What the payload's call returns, as a Python value."""
         call_type = payload.get("call_type", "function")
         if call_type == "function":
             # A class's function (a classmethod, staticmethod, or a method called with its
             # receiver as the first argument) is looked up on the class.
             function = self._attribute(payload, "function", within=payload.get("class"))
-            args, kwargs = self._arguments(payload)
+            args, kwargs = self._arguments(payload, exchange, live)
             return function(*args, **kwargs)
         if call_type == "class":
             cls = self._attribute(payload, "class")
-            args, kwargs = self._arguments(payload)
+            args, kwargs = self._arguments(payload, exchange, live)
             return cls(*args, **kwargs)
         if call_type == "method":
             target = self._instance(payload)
             method = getattr(target, _name(payload, "function"))
-            args, kwargs = self._arguments(payload)
+            args, kwargs = self._arguments(payload, exchange, live)
             return method(*args, **kwargs)
         if call_type == "get_attr":
             if payload.get("instance") is None:
                 # A value that crossed as data (a `Date`) is the one argument.
-                args, _ = self._arguments(payload)
+                args, _ = self._arguments(payload, exchange, live)
                 if len(args) != 1:
                     raise ProtocolError("get_attr without an instance takes exactly one argument, the object")
                 return getattr(args[0], _name(payload, "attr"))
             return getattr(self._instance(payload), _name(payload, "attr"))
         if call_type == "set_attr":
             target = self._instance(payload)
-            args, _ = self._arguments(payload)
+            args, _ = self._arguments(payload, exchange, live)
             if len(args) != 1:
                 raise ProtocolError("set_attr takes exactly one argument, the value")
             setattr(target, _name(payload, "attr"), args[0])
@@ -435,7 +544,7 @@ class Dispatcher:
             return type(target).__enter__(target)
         if call_type == "context_exit":
             target = self._instance(payload)
-            args, _ = self._arguments(payload)
+            args, _ = self._arguments(payload, exchange, live)
             details = args[0] if len(args) == 1 else None
             if not isinstance(details, dict):
                 return bool(type(target).__exit__(target, None, None, None))

@@ -1,6 +1,8 @@
 """The worker's gRPC service on grpcio, the transport the runtime's pool uses."""
 
 import hmac
+import queue
+import threading
 from concurrent import futures
 
 import grpc
@@ -31,7 +33,7 @@ def message_classes(descriptor_path):
 
     return {name: get(name) for name in (
         "ExecuteRequest", "ExecuteResponse", "StreamChunk", "PythonError",
-        "HeartbeatRequest", "HeartbeatResponse",
+        "HeartbeatRequest", "HeartbeatResponse", "Interaction", "Callback",
     )}
 
 
@@ -65,6 +67,48 @@ class Service:
                     return
         except Failure as failure:
             yield chunk(error=self._error(failure))
+
+    def interact(self, requests, context):
+        """A call whose arguments hold Elixir functions. It runs on a thread of its own, so this
+        handler can turn each of its steps into a message and feed it the replies."""
+        first = next(requests, None)
+        if first is None or first.WhichOneof("step") != "call":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "an interaction starts with its call")
+        down, up = queue.Queue(), queue.Queue()
+
+        def run():
+            try:
+                result = self.dispatcher.interact(first.call.tool, first.call.payload, down.put, up.get)
+                down.put(("final", result, None))
+            except Failure as failure:
+                down.put(("final", None, failure))
+
+        threading.Thread(target=run, name="snakebridge-interaction", daemon=True).start()
+        while True:
+            step = down.get()
+            yield self._step(step)
+            if step[0] == "final":
+                return
+            reply = next(requests, None)
+            up.put(None if reply is None else self._reply(reply))
+
+    def _step(self, step):
+        kind, first, second = step
+        if kind == "callback":
+            return self.m["Interaction"](callback=self.m["Callback"](id=first, args=second))
+        if second is not None:
+            return self.m["Interaction"](result=self.m["ExecuteResponse"](error=self._error(second)))
+        return self.m["Interaction"](result=self.m["ExecuteResponse"](result=first))
+
+    @staticmethod
+    def _reply(message):
+        kind = message.WhichOneof("step")
+        if kind == "call":
+            return ("call", message.call.tool, message.call.payload)
+        returned = message.returned
+        if returned.WhichOneof("outcome") == "error":
+            return ("returned", None, (returned.error.type, returned.error.message))
+        return ("returned", returned.result, None)
 
     def heartbeat(self, request, context):
         pid, refs = self.dispatcher.heartbeat()
@@ -114,6 +158,9 @@ def serve(dispatcher, socket, token, threads, max_message_bytes, descriptor_path
         ),
         "ExecuteStream": handler(
             grpc.unary_stream_rpc_method_handler, service.execute_stream, "ExecuteRequest", "StreamChunk"
+        ),
+        "Interact": handler(
+            grpc.stream_stream_rpc_method_handler, service.interact, "Interaction", "Interaction"
         ),
         "Heartbeat": handler(
             grpc.unary_unary_rpc_method_handler, service.heartbeat, "HeartbeatRequest", "HeartbeatResponse"

@@ -32,6 +32,6 @@ mod worker;
 pub use call::{Call, CallType, PROTOCOL_VERSION, Returns};
 pub use config::PoolConfig;
 pub use error::{Error, PythonError};
-pub use pool::{CallStream, Pool, WorkerInfo};
+pub use pool::{CallStream, Interaction, Pool, Step, Upstream, WorkerInfo};
 pub use serde_json::Value;
 pub use value::Ref;

@@ -278,6 +278,42 @@ impl Pool {
         })
     }
 
+    /// Starts a call whose arguments hold Elixir functions (`callback` tags): the worker asks
+    /// for each call of one through the returned [`Interaction`], and takes the calls made
+    /// meanwhile through it. The lease is held until the interaction is dropped.
+    pub async fn interact(&self, call: &Call) -> Result<Interaction, Error> {
+        let payload = self.inner.encode(call)?;
+        let (lease, deadline, timeout) = self.lease_for(call).await?;
+        let (up, steps) = tokio::sync::mpsc::unbounded_channel();
+        let upstream = Upstream(up);
+        upstream.call(payload);
+        let mut client = lease.client();
+        let request =
+            tonic::Request::new(tokio_stream::wrappers::UnboundedReceiverStream::new(steps));
+        let down = match tokio::time::timeout_at(deadline, client.interact(request)).await {
+            Err(_) => {
+                return Err(Error::Timeout {
+                    after: timeout,
+                    queued: false,
+                });
+            }
+            Ok(Err(status)) => return Err(self.inner.classify(lease, &status).await),
+            Ok(Ok(response)) => response.into_inner(),
+        };
+        Ok(Interaction {
+            inner: self.inner.clone(),
+            lease: Some(lease),
+            down,
+            upstream,
+            timeout,
+        })
+    }
+
+    /// A call's payload, for one made inside an [`Interaction`].
+    pub fn payload(&self, call: &Call) -> Result<Vec<u8>, Error> {
+        self.inner.encode(call)
+    }
+
     /// The running worker that holds `reference`'s object, if it still runs.
     fn worker_of(&self, reference: &Ref) -> Option<Arc<Worker>> {
         let state = self.inner.lock();
@@ -910,6 +946,105 @@ async fn heartbeats(inner: Weak<Inner>) {
             if missed >= inner.config.heartbeat_misses.max(1) {
                 inner.retire(slot, &worker);
             }
+        }
+    }
+}
+
+/// What the worker sends during an [`Interaction`].
+pub enum Step {
+    /// Python called Elixir function `id` with `args`.
+    Callback { id: u64, args: Vec<Value> },
+    /// The innermost open call ended.
+    Result(Result<Value, Error>),
+}
+
+/// Sends steps to the worker of an [`Interaction`]; clones share the stream.
+#[derive(Clone)]
+pub struct Upstream(tokio::sync::mpsc::UnboundedSender<crate::proto::Interaction>);
+
+impl Upstream {
+    fn send(&self, step: crate::proto::interaction::Step) {
+        // A closed stream ends the interaction, which its reader sees.
+        let _ = self.0.send(crate::proto::Interaction { step: Some(step) });
+    }
+
+    /// A call made while an Elixir function runs: its result is the next `Step::Result`.
+    pub fn call(&self, payload: Vec<u8>) {
+        self.send(crate::proto::interaction::Step::Call(ExecuteRequest {
+            tool: "snakebridge.call".into(),
+            payload,
+        }));
+    }
+
+    /// What the Elixir function Python is waiting on returned (JSON) or raised (the
+    /// exception's type and message).
+    pub fn returned(&self, outcome: Result<Vec<u8>, (String, String)>) {
+        let outcome = match outcome {
+            Ok(json) => Outcome::Result(json),
+            Err((r#type, message)) => Outcome::Error(crate::proto::PythonError {
+                r#type,
+                message,
+                traceback: String::new(),
+            }),
+        };
+        self.send(crate::proto::interaction::Step::Returned(
+            crate::proto::ExecuteResponse {
+                outcome: Some(outcome),
+            },
+        ));
+    }
+}
+
+/// A call with Elixir functions among its arguments, in progress: read its steps with
+/// [`Interaction::next`], answer them through [`Interaction::upstream`].
+pub struct Interaction {
+    inner: Arc<Inner>,
+    lease: Option<Lease>,
+    down: tonic::Streaming<crate::proto::Interaction>,
+    upstream: Upstream,
+    timeout: Duration,
+}
+
+impl Interaction {
+    pub fn upstream(&self) -> Upstream {
+        self.upstream.clone()
+    }
+
+    /// The worker's next step. A wait longer than the call's timeout ends the interaction.
+    pub async fn next(&mut self) -> Step {
+        use crate::proto::interaction::Step as Down;
+        let Some(lease) = self.lease.take() else {
+            return Step::Result(Err(Error::Protocol("the interaction has ended".into())));
+        };
+        let step = match tokio::time::timeout(self.timeout, self.down.message()).await {
+            Err(_) => {
+                Abandon::default().caller_left(&lease.worker);
+                return Step::Result(Err(Error::Timeout {
+                    after: self.timeout,
+                    queued: false,
+                }));
+            }
+            Ok(Err(status)) => return Step::Result(Err(self.inner.classify(lease, &status).await)),
+            Ok(Ok(step)) => step.and_then(|s| s.step),
+        };
+        self.lease = Some(lease);
+        match step {
+            Some(Down::Callback(callback)) => {
+                match parse_json(&callback.args, self.inner.config.max_depth) {
+                    Ok(Value::Array(args)) => Step::Callback {
+                        id: callback.id,
+                        args,
+                    },
+                    Ok(_) => Step::Result(Err(Error::Protocol(
+                        "callback arguments that are not a list".into(),
+                    ))),
+                    Err(e) => Step::Result(Err(e)),
+                }
+            }
+            Some(Down::Result(response)) => Step::Result(self.inner.outcome(response.outcome)),
+            _ => Step::Result(Err(Error::Protocol(
+                "the worker ended the interaction without a result".into(),
+            ))),
         }
     }
 }

@@ -46,7 +46,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::call::{Call, CallType, Returns};
 use crate::error::Error;
-use crate::pool::{CallStream, Pool};
+use crate::pool::{CallStream, Pool, Step, Upstream};
 use crate::term::{self, TermError, atom, atom_map, binary, field, integer, text, tuple};
 use crate::value::Ref;
 
@@ -65,6 +65,27 @@ struct OpenStream {
 }
 
 type Streams = Arc<Mutex<HashMap<u64, OpenStream>>>;
+
+/// Calls in progress whose arguments hold Elixir functions, by the id of the request that
+/// started each.
+type Conversations = Arc<Mutex<HashMap<u64, Arc<Conversation>>>>;
+
+/// One call with Elixir functions, and what it is waiting for.
+struct Conversation {
+    upstream: Upstream,
+    /// The functions Python may call, by the number their tags carry.
+    functions: Mutex<HashMap<u64, Term>>,
+    /// Requests made while a function ran, each waiting for its result; innermost last.
+    nested: Mutex<Vec<u64>>,
+}
+
+/// The flags bit of a callback frame: `{:callback, conversation, function, args}`, sent to
+/// the request the calling process waits on.
+const CALLBACK: u8 = 4;
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A request frame as read.
 pub enum Incoming {
@@ -213,6 +234,7 @@ pub async fn serve(pool: Pool, frames: Frames, on_dynamic: Option<DynamicHook>) 
         replies,
     } = frames;
     let streams: Streams = Arc::default();
+    let conversations: Conversations = Arc::default();
     let next_stream = Arc::new(AtomicU64::new(1));
     let stop = Arc::new(Notify::new());
     loop {
@@ -223,6 +245,7 @@ pub async fn serve(pool: Pool, frames: Frames, on_dynamic: Option<DynamicHook>) 
         let handler = Handler {
             pool: pool.clone(),
             streams: streams.clone(),
+            conversations: conversations.clone(),
             next_stream: next_stream.clone(),
             replies: replies.clone(),
             on_dynamic: on_dynamic.clone(),
@@ -299,6 +322,7 @@ fn integer_id(term: &Term) -> Option<u64> {
 struct Handler {
     pool: Pool,
     streams: Streams,
+    conversations: Conversations,
     next_stream: Arc<AtomicU64>,
     replies: mpsc::UnboundedSender<Vec<u8>>,
     on_dynamic: Option<DynamicHook>,
@@ -311,6 +335,8 @@ enum Reply {
     Ok(Term, u8),
     Error(Term),
     Bare(Term),
+    /// A bare term with its flags byte: a callback frame.
+    Flagged(Term, u8),
 }
 
 /// Levels a request's own envelope (`{:call, id, %{args: [...]}}`) adds above its values.
@@ -356,7 +382,12 @@ impl Handler {
         };
         let argument = request.get(2);
         let reply = match (kind, argument) {
-            ("call", Some(Term::Map(map))) => self.call(map).await,
+            ("call", Some(Term::Map(map))) => match self.call(id, map).await {
+                Some(reply) => reply,
+                // Made during a callback: its result comes through the conversation.
+                None => return,
+            },
+            ("callback_return", Some(outcome)) => return self.callback_return(id, outcome),
             ("stream_open", Some(Term::Map(map))) => self.stream_open(map).await,
             ("stream_next", Some(stream)) => self.stream_next(stream).await,
             ("stream_close", Some(stream)) => {
@@ -422,18 +453,128 @@ impl Handler {
         self.streams.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn call(&self, request: &Map) -> Reply {
-        let call = match self.parse(request) {
-            Ok(call) => call,
-            Err(e) => return invalid(&e.0),
+    /// Runs a call; `None` when it was made during a callback, and its reply comes through
+    /// the conversation it joined.
+    async fn call(&self, id: u64, request: &Map) -> Option<Reply> {
+        let (call, functions) = match self.parse(request) {
+            Ok(parsed) => parsed,
+            Err(e) => return Some(invalid(&e.0)),
         };
-        match self.pool.call(&call).await {
+        let parent = field(request, "parent")
+            .and_then(integer_id)
+            .and_then(|parent| locked(&self.conversations).get(&parent).cloned());
+        if let Some(conversation) = parent {
+            let payload = match self.pool.payload(&call) {
+                Ok(payload) => payload,
+                Err(e) => return Some(Reply::Error(error_term(&e))),
+            };
+            locked(&conversation.functions).extend(functions);
+            locked(&conversation.nested).push(id);
+            conversation.upstream.call(payload);
+            return None;
+        }
+        if !functions.is_empty() {
+            return Some(self.converse(id, &call, functions).await);
+        }
+        Some(match self.pool.call(&call).await {
             Ok(value) => {
                 self.record_dynamic(request, &call);
                 value_reply(&value)
             }
             Err(e) => Reply::Error(error_term(&e)),
-        }
+        })
+    }
+
+    /// Runs a call whose arguments hold Elixir functions. Each time Python calls one, the
+    /// process waiting on the innermost open request gets a callback frame, runs the function
+    /// and answers with `callback_return`; calls it makes meanwhile carry this request's id as
+    /// their `parent` and run inside this call, nested as deep as Python likes.
+    async fn converse(&self, id: u64, call: &Call, functions: Vec<(u64, Term)>) -> Reply {
+        let mut interaction = match self.pool.interact(call).await {
+            Ok(interaction) => interaction,
+            Err(e) => return Reply::Error(error_term(&e)),
+        };
+        let conversation = Arc::new(Conversation {
+            upstream: interaction.upstream(),
+            functions: Mutex::new(functions.into_iter().collect()),
+            nested: Mutex::new(Vec::new()),
+        });
+        locked(&self.conversations).insert(id, conversation.clone());
+        let reply = loop {
+            match interaction.next().await {
+                Step::Callback { id: function, args } => {
+                    let innermost = locked(&conversation.nested).last().copied().unwrap_or(id);
+                    let fun = locked(&conversation.functions).get(&function).cloned();
+                    match (fun, term::from_json(&Value::Array(args))) {
+                        (Some(fun), Ok(args)) => {
+                            let flags = args.flags() | CALLBACK;
+                            let frame =
+                                tuple(vec![atom("callback"), integer(id as i64), fun, args.term]);
+                            self.send(innermost, Reply::Flagged(frame, flags));
+                        }
+                        (None, _) => conversation.upstream.returned(Err((
+                            "SnakeBridge.UnknownFunction".into(),
+                            format!("no Elixir function {function} was passed to this call"),
+                        ))),
+                        (_, Err(e)) => conversation
+                            .upstream
+                            .returned(Err(("SnakeBridge.BadArguments".into(), e.0))),
+                    }
+                }
+                Step::Result(result) => {
+                    let reply = match result {
+                        Ok(value) => value_reply(&value),
+                        Err(e) => Reply::Error(error_term(&e)),
+                    };
+                    let nested = locked(&conversation.nested).pop();
+                    match nested {
+                        Some(nested) => self.send(nested, reply),
+                        None => break reply,
+                    }
+                }
+            }
+        };
+        locked(&self.conversations).remove(&id);
+        reply
+    }
+
+    /// What an Elixir function returned: `{:ok, value}`, or `{:error, %{type: .., message: ..}}`
+    /// for what it raised. A conversation that has ended takes nothing.
+    fn callback_return(&self, id: u64, outcome: &Term) {
+        let Some(conversation) = locked(&self.conversations).get(&id).cloned() else {
+            return;
+        };
+        let bad = |message: String| Err(("SnakeBridge.BadReturn".to_string(), message));
+        let outcome = match outcome {
+            Term::Tuple(t) => match (t.elements.first(), t.elements.get(1)) {
+                (Some(Term::Atom(a)), Some(value)) if a.name == "ok" => {
+                    let mut json = term::Json::new(self.pool.max_depth());
+                    match json.convert(value) {
+                        Ok(value) => {
+                            locked(&conversation.functions).extend(json.functions);
+                            let bytes = value.to_string().into_bytes();
+                            let limit = self.pool.max_message_bytes();
+                            if bytes.len() > limit {
+                                bad(format!(
+                                    "the Elixir function returned {} bytes, over the runtime's limit of {limit} (`max_message_bytes`)",
+                                    bytes.len()
+                                ))
+                            } else {
+                                Ok(bytes)
+                            }
+                        }
+                        Err(e) => bad(format!("the Elixir function returned {}", e.0)),
+                    }
+                }
+                (Some(Term::Atom(a)), Some(Term::Map(error))) if a.name == "error" => {
+                    let text = |key| field(error, key).and_then(text).unwrap_or_default();
+                    Err((text("type").to_string(), text("message").to_string()))
+                }
+                _ => bad("a callback_return that is neither {:ok, value} nor {:error, map}".into()),
+            },
+            _ => bad("a callback_return that is not a tuple".into()),
+        };
+        conversation.upstream.returned(outcome);
     }
 
     /// Tells the hook about a dynamic call that succeeded: only those are worth a wrapper.
@@ -447,7 +588,12 @@ impl Handler {
 
     async fn stream_open(&self, request: &Map) -> Reply {
         let call = match self.parse(request) {
-            Ok(call) => call,
+            Ok((_, functions)) if !functions.is_empty() => {
+                return invalid(
+                    "a stream call cannot take Elixir functions; call the function itself, or pass a reference",
+                );
+            }
+            Ok((call, _)) => call,
             Err(e) => return invalid(&e.0),
         };
         match self.pool.stream(&call).await {
@@ -506,7 +652,8 @@ impl Handler {
         })
     }
 
-    fn parse(&self, request: &Map) -> Result<Call, TermError> {
+    /// The call a request map describes, and the Elixir functions among its arguments.
+    fn parse(&self, request: &Map) -> Result<(Call, Vec<(u64, Term)>), TermError> {
         let string = |key: &str| field(request, key).and_then(text).map(str::to_string);
         let call_type = match field(request, "call_type") {
             Some(Term::Atom(a)) => CallType::parse(&a.name)
@@ -566,7 +713,7 @@ impl Handler {
                 _ => None,
             },
         };
-        Ok(call)
+        Ok((call, values.functions))
     }
 
     fn send(&self, id: u64, reply: Reply) {
@@ -574,6 +721,7 @@ impl Handler {
             Reply::Ok(value, flags) => (tuple(vec![atom("ok"), value]), flags),
             Reply::Error(error) => (tuple(vec![atom("error"), error]), 0),
             Reply::Bare(term) => (term, 0),
+            Reply::Flagged(term, flags) => (term, flags),
         };
         let mut body = Vec::with_capacity(64);
         body.extend_from_slice(&id.to_be_bytes());

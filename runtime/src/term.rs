@@ -18,9 +18,10 @@
 //! | `NaiveDateTime` | `datetime` | a naive `datetime.datetime` |
 //! | `DateTime` | `datetime` with `utc_offset` | an aware `datetime.datetime` (which comes back in UTC) |
 //! | `%SnakeBridge.Ref{}` | `ref` | the object |
+//! | a function | `callback` with `id` and `arity` | a callable that runs it in the caller's process, during the call |
 //!
-//! Pids, ports, references, functions, improper lists, bitstrings and other structs cannot
-//! cross; they are errors naming the value.
+//! Pids, ports, references, improper lists, bitstrings and other structs cannot cross; they
+//! are errors naming the value.
 //!
 //! Sets come back as `{:__snakebridge_set__, elements}`, which the Elixir side turns into a
 //! `MapSet` (its internal layout is not ours to build); [`Decoded::has_sets`] tells it to look.
@@ -108,11 +109,17 @@ pub(crate) fn to_json(term: &Term) -> Result<Value, TermError> {
     Json::new(usize::MAX).convert(term)
 }
 
+/// Numbers the Elixir functions sent to Python, unique for the runtime's life.
+static NEXT_FUNCTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Converts Elixir values to the worker's JSON, at most `max_depth` levels deep, and collects
-/// the references it meets (at any depth), which decide where a call runs.
+/// the references it meets (at any depth), which decide where a call runs, and the functions,
+/// which Python gets as `callback` tags to call back through.
 pub(crate) struct Json {
     max_depth: usize,
     pub(crate) refs: Vec<Ref>,
+    /// Each function met, by the number its tag carries.
+    pub(crate) functions: Vec<(u64, Term)>,
 }
 
 impl Json {
@@ -120,6 +127,7 @@ impl Json {
         Json {
             max_depth,
             refs: Vec::new(),
+            functions: Vec::new(),
         }
     }
 
@@ -188,7 +196,20 @@ impl Json {
                 return error(format!("{term} cannot be sent to Python"));
             }
             Term::ExternalFun(_) | Term::InternalFun(_) => {
-                return error("a function cannot be sent to Python".into());
+                let arity = match term {
+                    Term::ExternalFun(f) => Some(f.arity),
+                    Term::InternalFun(f) => match **f {
+                        eetf::InternalFun::New { arity, .. } => Some(arity),
+                        eetf::InternalFun::Old { .. } => None,
+                    },
+                    _ => None,
+                };
+                let id = NEXT_FUNCTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.functions.push((id, term.clone()));
+                tagged(
+                    "callback",
+                    object([("id", json!(id)), ("arity", json!(arity))]),
+                )
             }
         })
     }

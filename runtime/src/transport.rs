@@ -41,24 +41,54 @@ impl tower::Service<http::Request<tonic::body::Body>> for Connection {
         let mut sender = self.0.clone();
         Box::pin(async move {
             let (head, body) = request.into_parts();
-            // A request is one encoded message, already in memory.
+            if head.uri.path().ends_with(STREAMING_REQUEST) {
+                let request = http::Request::from_parts(head, ());
+                let (response, send) = sender.send_request(request, false)?;
+                tokio::spawn(pump(body, send));
+                return respond(response).await;
+            }
+            // Any other request is one encoded message, already in memory.
             let data = body.collect().await?.to_bytes();
             let request = http::Request::from_parts(head, ());
             let (response, mut send) = sender.send_request(request, data.is_empty())?;
             if !data.is_empty() {
                 send.send_data(data, true)?;
             }
-            let (head, recv) = response.await?.into_parts();
-            Ok(http::Response::from_parts(
-                head,
-                Incoming {
-                    recv,
-                    data_done: false,
-                    done: false,
-                },
-            ))
+            respond(response).await
         })
     }
+}
+
+/// The method whose requests are streams of messages: `Interact`, a call with callbacks.
+const STREAMING_REQUEST: &str = "/Interact";
+
+/// Sends a streaming request's messages as they come, and ends the stream after the last.
+/// Messages are small steps of a conversation, so h2's send buffer holds them.
+async fn pump(mut body: tonic::body::Body, mut send: h2::SendStream<Bytes>) {
+    while let Some(frame) = body.frame().await {
+        match frame.map(|f| f.into_data()) {
+            Ok(Ok(data)) => {
+                if send.send_data(data, false).is_err() {
+                    return;
+                }
+            }
+            Ok(Err(_)) => {}
+            Err(_) => return send.send_reset(h2::Reason::CANCEL),
+        }
+    }
+    let _ = send.send_data(Bytes::new(), true);
+}
+
+async fn respond(response: h2::client::ResponseFuture) -> Result<http::Response<Incoming>, BoxError> {
+    let (head, recv) = response.await?.into_parts();
+    Ok(http::Response::from_parts(
+        head,
+        Incoming {
+            recv,
+            data_done: false,
+            done: false,
+        },
+    ))
 }
 
 /// A response body: its data frames, then its trailers (where gRPC puts the status).

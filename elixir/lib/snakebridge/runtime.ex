@@ -102,14 +102,20 @@ defmodule SnakeBridge.Runtime do
   @doc "Sets the attribute `attr` of the object `ref` to `value`."
   @spec set_attr(Ref.t(), String.t(), term(), opts()) :: result()
   def set_attr(%Ref{} = ref, attr, value, opts \\ []) do
-    run(:call, Map.merge(ref_meta(ref), %{call_type: :set_attr, attr: attr, instance: ref}), [value], opts)
+    run(
+      :call,
+      Map.merge(ref_meta(ref), %{call_type: :set_attr, attr: attr, instance: ref}),
+      [value],
+      opts
+    )
   end
 
   @doc """
   Sets the writable property or attribute `attr` of `ref`, an instance of `module`'s class,
   to `value`: what generated `set_<name>/2` setters call. Returns `{:ok, ref}`.
   """
-  @spec set_property(module(), Ref.t(), String.t(), term()) :: {:ok, Ref.t()} | {:error, Error.t()}
+  @spec set_property(module(), Ref.t(), String.t(), term()) ::
+          {:ok, Ref.t()} | {:error, Error.t()}
   def set_property(module, %Ref{} = ref, attr, value) do
     meta = Map.merge(info(module), %{call_type: :set_attr, attr: attr, instance: ref})
 
@@ -139,6 +145,7 @@ defmodule SnakeBridge.Runtime do
   @doc false
   def set_property!(module, ref, attr, value),
     do: unwrap!(set_property(module, ref, attr, value))
+
   @doc false
   def get_module_attr!(module, attr, opts), do: unwrap!(get_module_attr(module, attr, opts))
 
@@ -246,6 +253,7 @@ defmodule SnakeBridge.Runtime do
       kwargs: kwargs,
       session: session(request, runtime),
       owner: Server.session(),
+      parent: Server.conversation(),
       returns: Keyword.get(runtime, :returns, :auto),
       timeout: Keyword.get(runtime, :timeout)
     })
@@ -300,28 +308,40 @@ defmodule SnakeBridge.Runtime do
       :in_flight
     ]
 
+  @doc false
   # Python sets arrive as `{:__snakebridge_set__, elements}` (MapSet's layout is not the
   # runtime's to build), and Python's atoms as `{:__snakebridge_atom__, name}`.
-  defp restore({:__snakebridge_set__, elements}),
+  def restore({:__snakebridge_set__, elements}),
     do: elements |> Enum.map(&restore/1) |> MapSet.new()
 
-  defp restore({:__snakebridge_atom__, name}) when is_binary(name) do
+  def restore({:__snakebridge_atom__, name}) when is_binary(name) do
     String.to_existing_atom(name)
   rescue
     ArgumentError -> name
   end
 
-  defp restore(list) when is_list(list), do: Enum.map(list, &restore/1)
+  def restore(list) when is_list(list), do: Enum.map(list, &restore/1)
 
-  defp restore(tuple) when is_tuple(tuple),
+  def restore(tuple) when is_tuple(tuple),
     do: tuple |> Tuple.to_list() |> Enum.map(&restore/1) |> List.to_tuple()
 
-  defp restore(%{__struct__: _} = struct), do: struct
+  def restore(%{__struct__: _} = struct), do: struct
 
-  defp restore(map) when is_map(map),
+  def restore(map) when is_map(map),
     do: Map.new(map, fn {k, v} -> {restore(k), restore(v)} end)
 
-  defp restore(other), do: other
+  def restore(other), do: other
+
+  @doc false
+  # What Python is told of an Elixir exception, throw or exit: `snakebridge_worker.ElixirError`
+  # gets the message, and the exception module (or `"throw"`, `"exit"`) as `elixir_type`.
+  def exception_details(:error, reason, stacktrace) do
+    exception = Exception.normalize(:error, reason, stacktrace)
+    %{type: inspect(exception.__struct__), message: Exception.message(exception)}
+  end
+
+  def exception_details(kind, reason, _stacktrace),
+    do: %{type: Atom.to_string(kind), message: inspect(reason)}
 
   defp open_stream(request, args, opts) do
     {runtime, kwargs} = Keyword.pop(opts, :__runtime__, [])

@@ -23,12 +23,12 @@ use std::time::Duration;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 use snakebridge_runtime::PROTOCOL_VERSION;
 use snakebridge_runtime::proto::worker_server::{Worker, WorkerServer};
 use snakebridge_runtime::proto::{
-    ExecuteRequest, ExecuteResponse, HeartbeatRequest, HeartbeatResponse, PythonError, StreamChunk,
-    execute_response, stream_chunk,
+    Callback, ExecuteRequest, ExecuteResponse, HeartbeatRequest, HeartbeatResponse, Interaction,
+    PythonError, StreamChunk, execute_response, interaction, stream_chunk,
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, watch};
@@ -42,6 +42,7 @@ use tonic::{Request, Response, Status};
 fn snakebridge_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(start, module)?)?;
     module.add_class::<Server>()?;
+    module.add_class::<Channel>()?;
     Ok(())
 }
 
@@ -327,7 +328,11 @@ struct Service {
 
 /// What the dispatcher raised: its `Failure` (an exception as data), or anything else.
 fn python_error(py: Python<'_>, error: PyErr) -> PythonError {
-    let value = error.value(py);
+    failure(error.value(py))
+}
+
+/// A `Failure` as the proto's error; any other exception by its type and text.
+fn failure(value: &Bound<'_, PyAny>) -> PythonError {
     let text = |name: &str| value.getattr(name).and_then(|v| v.extract::<String>()).ok();
     match (text("type_name"), text("message"), text("traceback")) {
         (Some(r#type), Some(message), Some(traceback)) => PythonError {
@@ -336,8 +341,8 @@ fn python_error(py: Python<'_>, error: PyErr) -> PythonError {
             traceback,
         },
         _ => PythonError {
-            r#type: error
-                .get_type(py)
+            r#type: value
+                .get_type()
                 .name()
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
@@ -345,6 +350,122 @@ fn python_error(py: Python<'_>, error: PyErr) -> PythonError {
             traceback: String::new(),
         },
     }
+}
+
+/// The worker's side of an interaction's stream, for `Dispatcher.interact`: `send` writes a
+/// step as a message, `receive` waits (without the GIL) for the runtime's next one.
+#[pyclass(frozen)]
+struct Channel {
+    down: mpsc::Sender<Result<Interaction, Status>>,
+    up: Mutex<std::sync::mpsc::Receiver<Interaction>>,
+}
+
+#[pymethods]
+impl Channel {
+    /// `("callback", id, args)` or `("result", json, failure)`, as `Exchange` sends them.
+    fn send(&self, py: Python<'_>, step: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let kind: String = step.get_item(0)?.extract()?;
+        let step = if kind == "callback" {
+            interaction::Step::Callback(Callback {
+                id: step.get_item(1)?.extract()?,
+                args: json_bytes(&step.get_item(2)?)?,
+            })
+        } else {
+            let failed = step.get_item(2)?;
+            let outcome = if failed.is_none() {
+                execute_response::Outcome::Result(json_bytes(&step.get_item(1)?)?)
+            } else {
+                execute_response::Outcome::Error(failure(&failed))
+            };
+            interaction::Step::Result(ExecuteResponse {
+                outcome: Some(outcome),
+            })
+        };
+        let message = Interaction { step: Some(step) };
+        py.detach(|| self.down.blocking_send(Ok(message)))
+            .map_err(|_| PyRuntimeError::new_err("the runtime closed the interaction"))
+    }
+
+    /// `("call", tool, payload)` or `("returned", json, (type, message))`; `None` when the
+    /// runtime has gone.
+    fn receive<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let up = py.detach(|| {
+            self.up
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .recv()
+                .ok()
+        });
+        let Some(step) = up.and_then(|m| m.step) else {
+            return Ok(None);
+        };
+        let tuple = match step {
+            interaction::Step::Call(call) => PyTuple::new(
+                py,
+                [
+                    "call".into_pyobject(py)?.into_any(),
+                    call.tool.into_pyobject(py)?.into_any(),
+                    PyBytes::new(py, &call.payload).into_any(),
+                ],
+            )?,
+            interaction::Step::Returned(returned) => {
+                let (result, error) = match returned.outcome {
+                    Some(execute_response::Outcome::Result(json)) => {
+                        (PyBytes::new(py, &json).into_any(), py.None().into_bound(py))
+                    }
+                    Some(execute_response::Outcome::Error(e)) => (
+                        py.None().into_bound(py),
+                        (e.r#type, e.message).into_pyobject(py)?.into_any(),
+                    ),
+                    None => (
+                        py.None().into_bound(py),
+                        ("SnakeBridge.Protocol", "an empty return")
+                            .into_pyobject(py)?
+                            .into_any(),
+                    ),
+                };
+                PyTuple::new(py, ["returned".into_pyobject(py)?.into_any(), result, error])?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(tuple))
+    }
+}
+
+/// Runs an interactive call on this (blocking) thread, and sends its result last.
+fn interact(
+    dispatcher: &Py<PyAny>,
+    call: ExecuteRequest,
+    down: mpsc::Sender<Result<Interaction, Status>>,
+    up: std::sync::mpsc::Receiver<Interaction>,
+) {
+    let outcome = Python::attach(|py| {
+        let channel = Channel {
+            down: down.clone(),
+            up: Mutex::new(up),
+        };
+        let result = Bound::new(py, channel).and_then(|channel| {
+            dispatcher.bind(py).call_method1(
+                "interact",
+                (
+                    call.tool,
+                    PyBytes::new(py, &call.payload),
+                    channel.getattr("send")?,
+                    channel.getattr("receive")?,
+                ),
+            )
+        });
+        match result.and_then(|r| json_bytes(&r)) {
+            Ok(json) => execute_response::Outcome::Result(json),
+            Err(error) => execute_response::Outcome::Error(python_error(py, error)),
+        }
+    });
+    let last = Interaction {
+        step: Some(interaction::Step::Result(ExecuteResponse {
+            outcome: Some(outcome),
+        })),
+    };
+    let _ = down.blocking_send(Ok(last));
 }
 
 /// The JSON bytes the dispatcher returned.
@@ -436,6 +557,35 @@ impl Worker for Service {
         // Two chunks in flight: the generator runs ahead of the caller only that far.
         let (chunks, receiver) = mpsc::channel(2);
         tokio::task::spawn_blocking(move || stream(&dispatcher, &tool, &payload, chunks));
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    type InteractStream = ReceiverStream<Result<Interaction, Status>>;
+
+    async fn interact(
+        &self,
+        request: Request<tonic::Streaming<Interaction>>,
+    ) -> Result<Response<Self::InteractStream>, Status> {
+        let mut steps = request.into_inner();
+        let call = match steps.message().await? {
+            Some(Interaction {
+                step: Some(interaction::Step::Call(call)),
+            }) => call,
+            _ => return Err(Status::invalid_argument("an interaction starts with its call")),
+        };
+        let (down, receiver) = mpsc::channel(1);
+        let (up, from_runtime) = std::sync::mpsc::channel();
+        // The runtime's steps, read on this connection's thread; the call runs on a blocking
+        // thread, which waits for them without holding this one.
+        tokio::spawn(async move {
+            while let Ok(Some(step)) = steps.message().await {
+                if up.send(step).is_err() {
+                    return;
+                }
+            }
+        });
+        let dispatcher = self.dispatcher.clone();
+        tokio::task::spawn_blocking(move || interact(&dispatcher, call, down, from_runtime));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
 

@@ -28,6 +28,9 @@ defmodule SnakeBridge.Runtime.Server do
   end
 
   @pending :snakebridge_pending
+  @conversation :"$snakebridge_conversation"
+  # The flags bit of a callback frame.
+  @callback_flag 4
 
   @doc """
   Sends an encoded request and waits for its reply: `{:reply, flags, body}` or
@@ -72,6 +75,10 @@ defmodule SnakeBridge.Runtime.Server do
 
   defp await(id, monitor, timeout) do
     receive do
+      {:snakebridge_reply, ^id, flags, body} when Bitwise.band(flags, @callback_flag) != 0 ->
+        callback(body, flags)
+        await(id, monitor, timeout)
+
       {:snakebridge_reply, ^id, flags, body} ->
         {:reply, flags, body}
 
@@ -85,6 +92,35 @@ defmodule SnakeBridge.Runtime.Server do
         {:error, %{kind: :timeout, message: "no reply from the runtime within #{timeout} ms"}}
     end
   end
+
+  # Python called an Elixir function passed to the call this process waits on: it runs here,
+  # in the caller, with calls it makes into Python joining that call (see `conversation/0`).
+  defp callback(body, flags) do
+    {:callback, conversation, fun, args} = :erlang.binary_to_term(body, [:safe])
+    args = if Bitwise.band(flags, 3) != 0, do: SnakeBridge.Runtime.restore(args), else: args
+    outer = Process.put(@conversation, conversation)
+
+    outcome =
+      try do
+        {:ok, apply(fun, args)}
+      catch
+        kind, reason ->
+          {:error, SnakeBridge.Runtime.exception_details(kind, reason, __STACKTRACE__)}
+      after
+        if outer, do: Process.put(@conversation, outer), else: Process.delete(@conversation)
+      end
+
+    with {:ok, port} <- port() do
+      Port.command(port, :erlang.term_to_binary({:callback_return, conversation, outcome}))
+    end
+  rescue
+    # The runtime went away mid-call: the call's own reply says so.
+    ArgumentError -> :ok
+  end
+
+  @doc false
+  # The call whose callback this process is running, if any: calls it makes go inside it.
+  def conversation, do: Process.get(@conversation)
 
   # The open port, or open it.
   defp port do

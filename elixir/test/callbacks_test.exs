@@ -1,0 +1,63 @@
+defmodule SnakeBridge.CallbacksTest do
+  use ExUnit.Case, async: true
+
+  alias SnakeBridge.{Error, Runtime}
+
+  defp fixture(function, args, opts \\ []),
+    do: Runtime.call(RuntimeFixture, function, args, opts)
+
+  test "an anonymous function and a capture become Python callables" do
+    assert SnakeBridge.call("functools", "reduce", [fn a, b -> a + b end, [1, 2, 3]]) ==
+             {:ok, 6}
+
+    assert SnakeBridge.call("builtins", "sorted", [["ccc", "a", "bb"]], key: &String.length/1) ==
+             {:ok, ["a", "bb", "ccc"]}
+  end
+
+  test "a callback runs in the calling process, with its state" do
+    Process.put(:seen, [])
+
+    record = fn x ->
+      Process.put(:seen, [{self(), x} | Process.get(:seen)])
+      x * 2
+    end
+
+    assert fixture("apply", [&Enum.map(&1, record), [1, 2]]) == {:ok, [2, 4]}
+    assert Process.get(:seen) == [{self(), 2}, {self(), 1}]
+  end
+
+  test "a callback that calls Python nests, as deep as Python likes" do
+    # Each level is an Elixir function that calls Python, which calls the next level.
+    down = fn
+      0, _ ->
+        :bottom
+
+      n, down ->
+        {:ok, value} = fixture("apply", [fn m -> down.(m, down) end, n - 1])
+        value
+    end
+
+    assert fixture("apply", [fn n -> down.(n, down) end, 50]) == {:ok, :bottom}
+  end
+
+  test "an exception in a callback becomes a Python exception with its message" do
+    boom = fn -> raise ArgumentError, "no such thing" end
+
+    assert fixture("caught", [boom]) ==
+             {:ok, ["snakebridge_worker.ElixirError", "no such thing", "ArgumentError"]}
+
+    assert {:error, %Error{python_type: "snakebridge.ElixirError", message: message}} =
+             fixture("apply", [fn -> throw(:ball) end])
+
+    assert message =~ ":ball"
+  end
+
+  test "a callable Python keeps fails clearly once its call has returned" do
+    assert {:ok, _} = fixture("keep", [fn -> :never end])
+
+    assert {:error, %Error{python_type: "snakebridge.ElixirError", message: message}} =
+             fixture("call_kept", [])
+
+    assert message =~ "after the call it was passed to returned"
+  end
+end
