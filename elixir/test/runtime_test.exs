@@ -206,6 +206,43 @@ defmodule SnakeBridge.RuntimeTest do
         Runtime.stream(RuntimeFixture, "fail_after", [2], []) |> Enum.to_list()
       end
     end
+
+    test "the Python iterator closes when the stream halts early or its consumer dies" do
+      dir = System.tmp_dir!()
+      halted = Path.join(dir, "snakebridge-halted-#{System.unique_integer([:positive])}")
+      assert Runtime.stream(RuntimeFixture, "watched", [halted], []) |> Enum.take(3) == [0, 1, 2]
+      assert eventually(fn -> File.read(halted) == {:ok, "closed"} end)
+
+      died = Path.join(dir, "snakebridge-died-#{System.unique_integer([:positive])}")
+      test = self()
+
+      consumer =
+        spawn(fn ->
+          Runtime.stream(RuntimeFixture, "watched", [died], [])
+          |> Stream.each(fn n -> send(test, {:item, n}) end)
+          |> Stream.each(fn _ -> Process.sleep(:infinity) end)
+          |> Stream.run()
+        end)
+
+      assert_receive {:item, 0}, 5_000
+      Process.exit(consumer, :kill)
+      assert eventually(fn -> File.read(died) == {:ok, "closed"} end)
+      File.rm(halted)
+      File.rm(died)
+    end
+  end
+
+  defp eventually_after(check, tries) do
+    Process.sleep(50)
+    eventually(check, tries)
+  end
+
+  defp eventually(check, tries \\ 100) do
+    cond do
+      check.() -> true
+      tries == 0 -> false
+      true -> eventually_after(check, tries - 1)
+    end
   end
 
   describe "dynamic calls" do

@@ -289,6 +289,16 @@ impl Worker for Echo {
         Ok(tonic::Response::new(tokio_stream::empty()))
     }
 
+    type InteractStream =
+        tokio_stream::Empty<Result<snakebridge_runtime::proto::Interaction, tonic::Status>>;
+
+    async fn interact(
+        &self,
+        _: tonic::Request<tonic::Streaming<snakebridge_runtime::proto::Interaction>>,
+    ) -> Result<tonic::Response<Self::InteractStream>, tonic::Status> {
+        Ok(tonic::Response::new(tokio_stream::empty()))
+    }
+
     async fn heartbeat(
         &self,
         _: tonic::Request<HeartbeatRequest>,

@@ -84,13 +84,22 @@ class Service:
                 down.put(("final", None, failure))
 
         threading.Thread(target=run, name="snakebridge-interaction", daemon=True).start()
-        while True:
-            step = down.get()
-            yield self._step(step)
-            if step[0] == "final":
-                return
-            reply = next(requests, None)
-            up.put(None if reply is None else self._reply(reply))
+        try:
+            while True:
+                step = down.get()
+                yield self._step(step)
+                if step[0] == "final":
+                    return
+                try:
+                    reply = next(requests, None)
+                except Exception:  # noqa: BLE001 - a cancelled call ends its requests this way
+                    reply = None
+                if reply is None:
+                    return
+                up.put(self._reply(reply))
+        finally:
+            # However the stream ends, a call waiting for the runtime learns it has gone.
+            up.put(None)
 
     def _step(self, step):
         kind, first, second = step

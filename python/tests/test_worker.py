@@ -5,6 +5,7 @@ import json
 import math
 import os
 import sys
+import types
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -162,3 +163,96 @@ class Dispatch(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def _callback_fixture():
+    """A module of functions that take callables, importable by the dispatcher."""
+    module = types.ModuleType("callback_fixture")
+    kept = []
+    module.apply = lambda function, *args: function(*args)
+    module.keep = lambda function: kept.append(function) or len(kept)
+    module.call_kept = lambda: kept[-1]()
+
+    def caught(function):
+        try:
+            function()
+        except Exception as error:  # noqa: BLE001 - the test looks at whatever it was
+            return [type(error).__name__, str(error), getattr(error, "elixir_type", None)]
+        return None
+
+    module.caught = caught
+    sys.modules["callback_fixture"] = module
+
+
+_callback_fixture()
+
+
+def callback(number, arity=1):
+    return {"__type__": "callback", "id": number, "arity": arity}
+
+
+class Callbacks(unittest.TestCase):
+    """An interactive call's steps, with the runtime's side played by a list of replies."""
+
+    def interact(self, function, args, replies):
+        sent, pending = [], list(replies)
+        result = Dispatcher().interact(
+            "snakebridge.call",
+            payload(library="callback_fixture", python_module="callback_fixture", function=function, args=args),
+            sent.append,
+            lambda: pending.pop(0) if pending else None,
+        )
+        return json.loads(result), [(s[0], s[1], json.loads(s[2]) if isinstance(s[2], bytes) else s[2]) for s in sent]
+
+    def test_python_calls_back_and_gets_the_elixir_result(self):
+        result, sent = self.interact("apply", [callback(1), 20], [("returned", b"[1, {\"a\": null}]", None)])
+        self.assertEqual(result, [1, {"a": None}])
+        self.assertEqual(sent, [("callback", 1, [20])])
+
+    def test_a_call_made_during_a_callback_runs_nested_and_answers_first(self):
+        nested = payload(library="math", python_module="math", function="sqrt", args=[16])
+        result, sent = self.interact(
+            "apply", [callback(1), 2], [("call", "snakebridge.call", nested), ("returned", b"7", None)]
+        )
+        self.assertEqual(result, 7)
+        self.assertEqual(sent, [("callback", 1, [2]), ("result", b"4.0", None)])
+
+    def test_an_elixir_exception_is_raised_in_python_with_its_message(self):
+        result, _ = self.interact("caught", [callback(1, 0)], [("returned", None, ("ArgumentError", "no such thing"))])
+        self.assertEqual(result, ["ElixirError", "no such thing", "ArgumentError"])
+
+    def test_a_caller_that_went_away_fails_the_callback(self):
+        result, _ = self.interact("caught", [callback(1, 0)], [])
+        self.assertEqual(result[0], "ElixirError")
+        self.assertIn("went away", result[1])
+
+    def test_a_callable_kept_past_its_call_refuses_clearly(self):
+        self.interact("keep", [callback(1, 0)], [])
+        with self.assertRaises(Failure) as raised:
+            Dispatcher().execute("snakebridge.call", payload(library="callback_fixture",
+                                                             python_module="callback_fixture", function="call_kept"))
+        self.assertEqual(raised.exception.type_name, "snakebridge.ElixirError")
+        self.assertIn("after the call it was passed to returned", raised.exception.message)
+
+    def test_callbacks_outside_an_interaction_are_refused(self):
+        with self.assertRaises(Failure) as raised:
+            Dispatcher().execute("snakebridge.call", payload(library="callback_fixture", python_module="callback_fixture",
+                                                             function="apply", args=[callback(3, 0)]))
+        self.assertIn("outside an interactive call", raised.exception.message)
+
+
+class ContextManagers(unittest.TestCase):
+    def test_enter_and_exit_with_and_without_an_elixir_exception(self):
+        dispatcher = Dispatcher()
+        lock = json.loads(dispatcher.execute("snakebridge.call", payload(
+            library="contextlib", python_module="contextlib", function="suppress", returns="ref")))
+        enter = payload(library="contextlib", python_module="contextlib", call_type="context_enter", instance=lock)
+        dispatcher.execute("snakebridge.call", enter)
+        details = {"type": "ArgumentError", "message": "boom"}
+        leave = payload(library="contextlib", python_module="contextlib", call_type="context_exit",
+                        instance=lock, args=[details])
+        # `suppress()` of nothing suppresses nothing: `__exit__` returns false.
+        self.assertEqual(json.loads(dispatcher.execute("snakebridge.call", leave)), False)
+        leave_clean = payload(library="contextlib", python_module="contextlib", call_type="context_exit",
+                              instance=lock, args=[None])
+        self.assertEqual(json.loads(dispatcher.execute("snakebridge.call", leave_clean)), False)

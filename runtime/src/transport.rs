@@ -79,7 +79,9 @@ async fn pump(mut body: tonic::body::Body, mut send: h2::SendStream<Bytes>) {
     let _ = send.send_data(Bytes::new(), true);
 }
 
-async fn respond(response: h2::client::ResponseFuture) -> Result<http::Response<Incoming>, BoxError> {
+async fn respond(
+    response: h2::client::ResponseFuture,
+) -> Result<http::Response<Incoming>, BoxError> {
     let (head, recv) = response.await?.into_parts();
     Ok(http::Response::from_parts(
         head,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use snakebridge_runtime::value::{self, tag};
-use snakebridge_runtime::{Call, Error, Pool, PoolConfig, Ref, Returns};
+use snakebridge_runtime::{Call, Error, Pool, PoolConfig, Ref, Returns, Step};
 
 fn python() -> PathBuf {
     std::env::var_os("SNAKEBRIDGE_PYTHON")
@@ -328,6 +328,92 @@ async fn generators_stream_in_batches() {
     let batch = stream.next_batch().await.unwrap().unwrap();
     assert_eq!(batch, vec![json!(3), json!(2), json!(1)]);
     assert!(stream.next_batch().await.is_none());
+}
+
+/// A `callback` tag as the runtime writes one for an Elixir function.
+fn callback(id: u64) -> serde_json::Value {
+    json!({"__type__": "callback", "id": id, "arity": 1})
+}
+
+async fn expect_callback(
+    interaction: &mut snakebridge_runtime::Interaction,
+) -> (u64, Vec<serde_json::Value>) {
+    match interaction.next().await {
+        Step::Callback { id, args } => (id, args),
+        Step::Result(result) => panic!("expected a callback, got {result:?}"),
+    }
+}
+
+async fn expect_result(
+    interaction: &mut snakebridge_runtime::Interaction,
+) -> Result<serde_json::Value, Error> {
+    match interaction.next().await {
+        Step::Result(result) => result,
+        Step::Callback { id, .. } => panic!("expected a result, got callback {id}"),
+    }
+}
+
+/// An interaction: Python calls the Elixir function, the runtime answers for it, and a call
+/// made meanwhile runs inside the first, on the same thread, and returns first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_with_functions_calls_back_and_takes_nested_calls() {
+    let pool = pool(1).await;
+    let mut interaction = pool
+        .interact(&fixture("apply").arg(callback(7)).arg(5).session("s"))
+        .await
+        .unwrap();
+    assert_eq!(expect_callback(&mut interaction).await, (7, vec![json!(5)]));
+    // While "Elixir" runs the function, it calls Python, which calls back again.
+    let nested = fixture("apply").arg(callback(8)).arg(2).session("s");
+    interaction.upstream().call(pool.payload(&nested).unwrap());
+    assert_eq!(expect_callback(&mut interaction).await, (8, vec![json!(2)]));
+    interaction.upstream().returned(Ok(b"20".to_vec()));
+    assert_eq!(expect_result(&mut interaction).await.unwrap(), json!(20));
+    interaction.upstream().returned(Ok(b"[\"done\"]".to_vec()));
+    assert_eq!(
+        expect_result(&mut interaction).await.unwrap(),
+        json!(["done"])
+    );
+    drop(interaction);
+
+    // What the function raised is an exception Python can catch, with the Elixir message.
+    let mut interaction = pool
+        .interact(&fixture("caught").arg(callback(9)).arg(1))
+        .await
+        .unwrap();
+    expect_callback(&mut interaction).await;
+    interaction
+        .upstream()
+        .returned(Err(("ArgumentError".into(), "no such thing".into())));
+    assert_eq!(
+        expect_result(&mut interaction).await.unwrap(),
+        json!([
+            "snakebridge_worker.ElixirError",
+            "no such thing",
+            "ArgumentError"
+        ])
+    );
+    drop(interaction);
+
+    // A caller that goes away mid-callback ends the call with an error, not a stuck thread.
+    let mut interaction = pool
+        .interact(&fixture("apply").arg(callback(10)).arg(1))
+        .await
+        .unwrap();
+    expect_callback(&mut interaction).await;
+    drop(interaction);
+    let start = Instant::now();
+    while pool.workers()[0].in_flight > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the worker stays busy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        pool.call(&fixture("add").arg(1).arg(2)).await.unwrap(),
+        json!(3)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,8 +3,8 @@ defmodule Demo do
   Calls into Python's `math`, `statistics`, `json`, numpy and the project's own
   `priv/python/shapes.py` through the bindings snakebridge generated in
   `lib/snakebridge_generated/`: directly, through aliases and imports, in pipes and as
-  captures; with keyword arguments, objects that stay in Python, setters, a context manager
-  and a generator.
+  captures; with keyword arguments, objects that stay in Python, Elixir functions Python calls
+  back, setters, a context manager and a generator.
   """
 
   alias Numpy.Linalg
@@ -57,6 +57,15 @@ defmodule Demo do
       {:ok, %{area: area, perimeter: perimeter}}
     end
   end
+
+  @doc """
+  The product of the numbers, folded by Python's `functools.reduce` with an Elixir function:
+  Python calls it back for each step, in this process.
+  """
+  def product(numbers), do: Functools.reduce(fn a, b -> a * b end, numbers)
+
+  @doc "Words sorted by Python, keyed by an Elixir capture."
+  def by_length(words), do: Builtins.sorted(words, key: &String.length/1)
 
   @doc "A rectangle made wider through its generated setter."
   def widened(rectangle, width) do

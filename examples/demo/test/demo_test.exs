@@ -51,6 +51,11 @@ defmodule DemoTest do
       assert Demo.primes(8) == [2, 3, 5, 7, 11, 13, 17, 19]
     end
 
+    test "pass Elixir functions that Python calls back" do
+      assert Demo.product([1, 2, 3, 4]) == {:ok, 24}
+      assert Demo.by_length(["ccc", "a", "bb"]) == {:ok, ["a", "bb", "ccc"]}
+    end
+
     test "set attributes through generated setters" do
       {:ok, rectangle} = Rectangle.new(2, 3)
       assert Demo.widened(rectangle, 10) == {:ok, 30}

@@ -238,6 +238,54 @@ fn an_unknown_submodule_suggests_the_close_match() {
     );
 }
 
+/// A `_stream` call reaches its symbol's stream wrapper only when the symbol yields or the
+/// config lists it in `streaming`; otherwise the error names the call and both fixes. A real
+/// Python `x_stream` is the function itself, never a stream wrapper.
+#[test]
+fn stream_wrapper_calls_need_a_generator_or_a_streaming_entry() {
+    let config = |streaming: &str| {
+        format!(
+            "[python]\nexecutable = \"python3\"\n[libraries]\n\
+             tools = {{ path = \"py\", streaming = [{streaming}] }}\n"
+        )
+    };
+    let project = TestProject::new(&config(""));
+    project.write(
+        "py/tools.py",
+        "def pairs(n):\n    return [[i, i] for i in range(n)]\n\n\
+         def read_stream():\n    return 'its own'\n",
+    );
+    project.write(
+        "lib/a.ex",
+        "defmodule A do\n  def f, do: Tools.pairs_stream(2)\n  def g, do: Tools.read_stream()\nend\n",
+    );
+    let output = project.run(&["generate"]);
+    output.assert_failure();
+    for expected in [
+        "lib/a.ex:2:20",
+        "`Tools.pairs_stream` calls a stream wrapper, but `tools.pairs` is not a generator",
+        "add `pairs` to `streaming = [...]` of `tools`",
+    ] {
+        assert!(
+            output.stderr.contains(expected),
+            "{expected}: {}",
+            output.stderr
+        );
+    }
+    assert!(!project.path(".snakebridge/manifest.json").exists());
+
+    project.write("snakebridge.toml", &config("\"pairs\""));
+    project.run(&["generate"]).assert_success();
+    let code = project.read("lib/snakebridge_generated/tools.ex");
+    assert!(code.contains("def pairs_stream(n)"), "{code}");
+    assert!(code.contains("def read_stream()"), "{code}");
+    assert!(!code.contains("def read_stream_stream"), "{code}");
+    project.run(&["verify"]).assert_success();
+    // Dropping the entry makes the committed bindings stale, which verify sees.
+    project.write("snakebridge.toml", &config(""));
+    project.run(&["verify"]).assert_failure();
+}
+
 #[test]
 fn a_library_that_is_not_installed_says_how_to_install_it() {
     let project = TestProject::new(

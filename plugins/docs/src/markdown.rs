@@ -650,7 +650,10 @@ pub(crate) fn symbol(symbol: &Symbol, refs: &Refs) -> String {
 
     let mut arguments = String::new();
     let mut options = String::new();
-    if matches!(symbol.kind, SymbolKind::Method | SymbolKind::Property) {
+    if matches!(
+        symbol.kind,
+        SymbolKind::Method | SymbolKind::Property | SymbolKind::Setter
+    ) {
         arguments.push_str("  * `ref` - the Python object, as returned by `new` or another call");
     }
     for param in &symbol.signature.params {

@@ -424,7 +424,10 @@ impl Channel {
                             .into_any(),
                     ),
                 };
-                PyTuple::new(py, ["returned".into_pyobject(py)?.into_any(), result, error])?
+                PyTuple::new(
+                    py,
+                    ["returned".into_pyobject(py)?.into_any(), result, error],
+                )?
             }
             _ => return Ok(None),
         };
@@ -571,7 +574,11 @@ impl Worker for Service {
             Some(Interaction {
                 step: Some(interaction::Step::Call(call)),
             }) => call,
-            _ => return Err(Status::invalid_argument("an interaction starts with its call")),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "an interaction starts with its call",
+                ));
+            }
         };
         let (down, receiver) = mpsc::channel(1);
         let (up, from_runtime) = std::sync::mpsc::channel();

@@ -376,6 +376,7 @@ defmodule Shapes.Rectangle do
 
   ## Arguments
 
+    * `ref` - the Python object, as returned by `new` or another call
     * `value`
 
   Wraps `shapes.Rectangle.width`.
