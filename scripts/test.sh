@@ -34,6 +34,8 @@ echo "==> Elixir"
 cargo build -p snakebridge -p snakebridge-native
 export SNAKEBRIDGE_BIN="$PWD/target/debug/snakebridge"
 (cd elixir && mix format --check-formatted && mix compile --warnings-as-errors && mix test)
+# Callbacks cross the worker transport both ways: once more on grpcio.
+(cd elixir && SNAKEBRIDGE_NATIVE=off mix test test/callbacks_test.exs)
 # Strict: the example's compiler step verifies the committed bindings without Python.
 (cd examples/demo && mix format --check-formatted \
   && export SNAKEBRIDGE_STRICT=1 && mix compile --warnings-as-errors && mix test)

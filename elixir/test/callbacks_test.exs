@@ -60,4 +60,17 @@ defmodule SnakeBridge.CallbacksTest do
 
     assert message =~ "after the call it was passed to returned"
   end
+
+  # scipy is not installed in CI; `pip install scipy` runs these (see elixir/test/test_helper.exs).
+  @tag :scipy
+  test "a scipy optimizer and integrator take objectives written in Elixir" do
+    assert {:ok, result} =
+             SnakeBridge.call("scipy.optimize", "minimize_scalar", [fn x -> (x - 2) * (x - 2) end])
+
+    # An `OptimizeResult` is a dict: it comes back as a map.
+    assert_in_delta result["x"], 2.0, 1.0e-6
+
+    assert {:ok, {area, _error}} = SnakeBridge.call("scipy.integrate", "quad", [&(&1 * &1), 0, 3])
+    assert_in_delta area, 9.0, 1.0e-9
+  end
 end

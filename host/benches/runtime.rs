@@ -15,6 +15,9 @@
 //!   `SNAKEBRIDGE_NATIVE`); then one call at a time from the thread in `block_on`.
 //! - `elixir`: the same call through `SnakeBridge.Runtime` in a real VM, via `snakebridge
 //!   runtime serve` (this build's binary), on 1 and 2 workers.
+//! - `callbacks`: from Elixir, a plain call beside calls passing an Elixir function that Python
+//!   calls 0, 1 and 10 times (`functools.reduce`), alternating call by call: what a callback
+//!   round trip costs.
 //! - `scaling`: calls/s of a function that computes for 1 ms holding the GIL, 1 and 2
 //!   workers: what more workers are for.
 //! - `start`: a pool of one worker from spawn to ready.
@@ -121,6 +124,9 @@ fn main() {
     }
     if wants("elixir") {
         elixir(rust_p50);
+    }
+    if wants("callbacks") {
+        callbacks();
     }
     if wants("scaling") {
         runtime.block_on(scaling());
@@ -561,6 +567,52 @@ fn elixir(rust_p50: Option<f64>) {
                 parallel.per_second / one
             );
         }
+    }
+}
+
+/// Calls with Elixir functions Python calls back, beside a plain call, in one VM.
+fn callbacks() {
+    let elixir_dir = repo().join("elixir");
+    let compiled = Command::new("mix")
+        .args(["compile"])
+        .current_dir(&elixir_dir)
+        .output()
+        .unwrap();
+    assert!(compiled.status.success());
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(
+        project.path().join("snakebridge.toml"),
+        format!(
+            "[python]\nexecutable = {:?}\n\n[libraries]\nmath = {{ stdlib = true }}\n\n[runtime]\nworkers = 1\n",
+            python().display().to_string()
+        ),
+    )
+    .unwrap();
+    let text = stdout_of(
+        Command::new("mix")
+            .args(["run", "--no-compile"])
+            .arg(repo().join("host/benches/runtime_callbacks.exs"))
+            .arg(CALLS.to_string())
+            .current_dir(&elixir_dir)
+            .env("SNAKEBRIDGE_BIN", env!("CARGO_BIN_EXE_snakebridge"))
+            .env("SNAKEBRIDGE_BENCH_PROJECT", project.path()),
+    );
+    let mut p50s = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (p50, p99): (f64, f64) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+        println!(
+            "{:<52} p50 {p50:>8.1} µs  p99 {p99:>8.1} µs",
+            format!("Elixir, {}", fields[0])
+        );
+        p50s.push(p50);
+    }
+    if let [_, _, one, ten] = p50s[..] {
+        println!(
+            "{:<52} {:.1} µs per callback (10 callbacks less 1, over 9)",
+            "  a callback round trip",
+            (ten - one) / 9.0
+        );
     }
 }
 

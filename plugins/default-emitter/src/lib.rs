@@ -133,7 +133,7 @@ impl Emitter for Plugin {
                 (&classes, &symbols),
                 conventions,
             );
-            for symbol in symbols {
+            for symbol in &symbols {
                 let markdown = docs.get(symbol.id.as_str()).copied().unwrap_or("");
                 wrappers::wrapper(
                     out,
@@ -141,6 +141,7 @@ impl Emitter for Plugin {
                     types.get(symbol.id.as_str()).copied(),
                     markdown,
                     conventions,
+                    wrappers::stream_name(symbol, &symbols, conventions).as_deref(),
                 )?;
             }
             out.line(0, "end");
@@ -284,10 +285,8 @@ fn preamble(
     let functions = symbols
         .iter()
         .flat_map(|s| {
-            let stream = wrappers::streams(s).then(|| {
-                let name = format!("{}{}", s.elixir_name, conventions.stream_suffix);
-                (name, s.arity.min, s.arity.max)
-            });
+            let stream = wrappers::stream_name(s, symbols, conventions)
+                .map(|name| (name, s.arity.min, s.arity.max));
             std::iter::once((s.elixir_name.clone(), s.arity.min, s.arity.max)).chain(stream)
         })
         .map(|(name, min, max)| format!("{{:{name}, {min}, {max}}}"))
@@ -421,6 +420,27 @@ mod tests {
         (0..count)
             .map(|i| function(modules[i % 4], &format!("f{i:04}")))
             .collect()
+    }
+
+    /// A generator gets a `_stream` wrapper, unless Python has a function of that name too:
+    /// that one is wrapped as itself, and the generator goes without.
+    #[test]
+    fn a_stream_wrapper_never_takes_a_python_functions_name() {
+        let mut read = function("Big", "read");
+        read.flags = SymbolFlags::GENERATOR;
+        let mut lines = function("Big", "lines");
+        lines.flags = SymbolFlags::STREAMING;
+        let files = emit(
+            "big",
+            vec![module("Big", "big", ModuleKind::Module)],
+            vec![read, function("Big", "read_stream"), lines],
+        );
+        let code = &files[0].contents;
+        assert_eq!(code.matches("def read_stream() do").count(), 1, "{code}");
+        assert!(code.contains("SnakeBridge.Runtime.call(__MODULE__, \"read_stream\""));
+        assert!(code.contains("def lines_stream("), "{code}");
+        assert!(code.contains("{:lines_stream, 0, 1}"), "{code}");
+        assert!(!code.contains("{:read_stream, 0, 1}, {:read_stream"), "{code}");
     }
 
     /// Found by the conformance suite: `Datetime.Date.strftime(~D[2024-03-01], "%A")` works,

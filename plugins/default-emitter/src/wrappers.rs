@@ -314,9 +314,19 @@ fn takes_ref(symbol: &Symbol) -> bool {
     )
 }
 
-/// Whether `symbol` gets a `<name>_stream` variant: a callable that yields, or one the project
-/// lists in `streaming`.
-pub(crate) fn streams(symbol: &Symbol) -> bool {
+/// The name of `symbol`'s stream variant, `<name>_stream`, when it gets one: a callable that
+/// yields, or one the project lists in `streaming`, unless `module` (its module's symbols)
+/// wraps a Python function of that name itself.
+pub(crate) fn stream_name(
+    symbol: &Symbol,
+    module: &[&Symbol],
+    conventions: &Conventions,
+) -> Option<String> {
+    let name = format!("{}{}", symbol.elixir_name, conventions.stream_suffix);
+    (streams(symbol) && !module.iter().any(|s| s.elixir_name == name)).then_some(name)
+}
+
+fn streams(symbol: &Symbol) -> bool {
     matches!(
         symbol.kind,
         SymbolKind::Function
@@ -336,6 +346,7 @@ pub(crate) fn wrapper(
     types: Option<&SymbolTypes>,
     markdown: &str,
     conventions: &Conventions,
+    stream_name: Option<&str>,
 ) -> Result<(), PluginError> {
     if symbol.kind == SymbolKind::Setter {
         return setter(out, symbol, types, markdown, conventions);
@@ -414,16 +425,16 @@ pub(crate) fn wrapper(
     ]));
     const GUARD: &str = "SnakeBridge.Runtime.is_opts(opts)";
     let stream_result = typed(text("Enumerable.t()"));
-    let stream_name = format!("{name}{}", conventions.stream_suffix);
+    let stream_name = stream_name.unwrap_or_default();
     let mut variants = vec![Variant::Plain, Variant::Bang];
-    if streams(symbol) {
+    if !stream_name.is_empty() {
         variants.push(Variant::Stream);
     }
     for variant in variants {
         let (fname, result) = match variant {
             Variant::Plain => (name.clone(), &ok_result),
             Variant::Bang => (format!("{name}!"), &returns),
-            Variant::Stream => (stream_name.clone(), &stream_result),
+            Variant::Stream => (stream_name.to_string(), &stream_result),
         };
         let function = runtime_function(symbol, variant);
         for (arity, args) in &specs_by_arity {

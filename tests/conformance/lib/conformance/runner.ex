@@ -79,14 +79,25 @@ defmodule Conformance.Runner do
     |> Map.new(fn [_, count, library] -> {library, String.to_integer(count)} end)
   end
 
-  # Wrappers per library, counted in the compiled modules.
+  # Wrapped symbols per library, counted in the compiled modules: a generator's `_stream`
+  # wrapper, listed beside it with the same arities, is the same symbol.
   defp compiled do
     {:ok, modules} = :application.get_key(:conformance, :modules)
 
     modules
     |> Enum.filter(&(Code.ensure_loaded?(&1) and function_exported?(&1, :__snakebridge__, 0)))
-    |> Enum.group_by(& &1.__snakebridge__()[:library], &length(&1.__functions__()))
+    |> Enum.group_by(& &1.__snakebridge__()[:library], &symbols(&1.__functions__()))
     |> Map.new(fn {library, counts} -> {library, Enum.sum(counts)} end)
+  end
+
+  defp symbols(functions) do
+    named = MapSet.new(functions, fn {name, min, max} -> {Atom.to_string(name), min, max} end)
+
+    Enum.count(functions, fn {name, min, max} ->
+      name = Atom.to_string(name)
+      base = String.replace_suffix(name, "_stream", "")
+      base == name or not MapSet.member?(named, {base, min, max})
+    end)
   end
 
   defp run(row) do
