@@ -162,7 +162,11 @@ pub fn plan(
 
 /// The manifest symbol a call to `function` (id `id`) reaches: its own, or, for `x_stream`
 /// when there is no such symbol, `x`'s, whose stream wrapper it is (`true`).
-fn covering<'a>(record: &'a LibraryRecord, id: &str, function: &str) -> Option<(&'a Symbol, bool)> {
+pub(crate) fn covering<'a>(
+    record: &'a LibraryRecord,
+    id: &str,
+    function: &str,
+) -> Option<(&'a Symbol, bool)> {
     if let Some(symbol) = record.symbols.get(id) {
         return Some((symbol, false));
     }

@@ -22,21 +22,28 @@ pub struct LibraryUsage {
 pub type Usage = BTreeMap<String, LibraryUsage>;
 
 /// Which symbols `calls` use. With `ignore_tests`, calls from files under `test/` do not count.
+/// A call to `x_stream` uses `x`, whose stream wrapper it is.
 pub fn usage(manifest: &Manifest, calls: &[Call], ignore_tests: bool) -> Usage {
     let mut usage = Usage::new();
     for (name, record) in &manifest.libraries {
+        let mut uses: BTreeMap<String, Vec<Call>> = BTreeMap::new();
+        for call in calls
+            .iter()
+            .filter(|c| !(ignore_tests && c.file.starts_with("test/")))
+        {
+            let function = call.function.trim_end_matches('!');
+            let id = symbol_id(&call.module, function);
+            if let Some((symbol, _)) = crate::plan::covering(record, &id, function) {
+                uses.entry(symbol.id()).or_default().push(call.clone());
+            }
+        }
         let mut library = LibraryUsage::default();
         for id in record.symbols.keys() {
-            let uses: Vec<Call> = calls
-                .iter()
-                .filter(|c| !(ignore_tests && c.file.starts_with("test/")))
-                .filter(|c| symbol_id(&c.module, c.function.trim_end_matches('!')) == *id)
-                .cloned()
-                .collect();
-            if uses.is_empty() {
-                library.unused.push(id.clone());
-            } else {
-                library.used.insert(id.clone(), uses);
+            match uses.remove(id) {
+                Some(calls) => {
+                    library.used.insert(id.clone(), calls);
+                }
+                None => library.unused.push(id.clone()),
             }
         }
         usage.insert(name.clone(), library);

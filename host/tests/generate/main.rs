@@ -281,6 +281,17 @@ fn stream_wrapper_calls_need_a_generator_or_a_streaming_entry() {
     assert!(code.contains("def read_stream()"), "{code}");
     assert!(!code.contains("def read_stream_stream"), "{code}");
     project.run(&["verify"]).assert_success();
+    // A `_stream` call uses its symbol: `prune` keeps it.
+    let analyzed = project.run(&["--format", "json", "analyze"]);
+    analyzed.assert_success();
+    assert!(
+        analyzed.stdout.contains("lib/a.ex:2:20"),
+        "{}",
+        analyzed.stdout
+    );
+    project.run(&["prune"]).assert_success();
+    let code = project.read("lib/snakebridge_generated/tools.ex");
+    assert!(code.contains("def pairs_stream(n)"), "{code}");
     // Dropping the entry makes the committed bindings stale, which verify sees.
     project.write("snakebridge.toml", &config(""));
     project.run(&["verify"]).assert_failure();

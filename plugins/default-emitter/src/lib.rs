@@ -440,7 +440,10 @@ mod tests {
         assert!(code.contains("SnakeBridge.Runtime.call(__MODULE__, \"read_stream\""));
         assert!(code.contains("def lines_stream("), "{code}");
         assert!(code.contains("{:lines_stream, 0, 1}"), "{code}");
-        assert!(!code.contains("{:read_stream, 0, 1}, {:read_stream"), "{code}");
+        assert!(
+            !code.contains("{:read_stream, 0, 1}, {:read_stream"),
+            "{code}"
+        );
     }
 
     /// Found by the conformance suite: `Datetime.Date.strftime(~D[2024-03-01], "%A")` works,
