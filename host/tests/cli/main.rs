@@ -188,7 +188,7 @@ fn the_example_is_current() {
     );
     output.assert_success();
     assert!(
-        output.stdout.starts_with("verified: 5 file(s) and"),
+        output.stdout.starts_with("verified: 7 file(s) and"),
         "{}\n{}",
         output.stdout,
         output.stderr
