@@ -426,6 +426,9 @@ pub fn finish(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let pipeline = project.pipeline(options.emitter.as_deref())?;
+    if let Some(warning) = unexpressed(&project.config, manifest, &pipeline) {
+        project.printer.warn(warning);
+    }
     let lock = next_lock(&project.config, manifest, old_lock, resolved, &pipeline);
     let mut ir = Vec::new();
     let files = render_all(
@@ -446,6 +449,37 @@ pub fn finish(
         introspect::settle(&project.root, &project.config, &project.settings, &lock);
     }
     Ok(())
+}
+
+/// What an emitter on contract 0.1.0 leaves out that the project has: setters and stream
+/// wrappers, which its contract cannot express (see `since_v0_1_0::adapter`).
+fn unexpressed(config: &Config, manifest: &Manifest, pipeline: &Pipeline) -> Option<String> {
+    use crate::plugin_host::wit::since_v0_1_0;
+    if pipeline.emitter.contract != since_v0_1_0::VERSION {
+        return None;
+    }
+    let mut missing = Vec::new();
+    for (name, record) in &manifest.libraries {
+        let Some(library) = config.libraries.get(name) else {
+            continue;
+        };
+        for symbol in record.symbols.values() {
+            if symbol.kind == crate::model::SymbolKind::Setter {
+                missing.push(format!("`{}/2`", symbol.id()));
+            } else if library.streams(symbol) {
+                missing.push(format!("`{}{}`", symbol.id(), crate::naming::STREAM_SUFFIX));
+            }
+        }
+    }
+    (!missing.is_empty()).then(|| {
+        format!(
+            "the emitter `{}` speaks plugin contract {}, which has no setters or stream wrappers, so {} {} not generated; rebuild it with snakebridge-pdk 0.2",
+            pipeline.emitter.name,
+            since_v0_1_0::VERSION,
+            missing.join(", "),
+            if missing.len() == 1 { "is" } else { "are" }
+        )
+    })
 }
 
 fn problems(summary: &str, problems: Vec<Problem>) -> Error {

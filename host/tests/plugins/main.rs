@@ -722,7 +722,16 @@ fn a_0_1_0_emitter_still_renders_a_project_that_compiles() {
          def g(box), do: Shapes.Box.set_size(box, 2)\n\
          def h(n), do: Shapes.count_stream(n)\nend\n",
     );
-    project.run(&["generate"]).assert_success();
+    let output = project.run(&["generate"]);
+    output.assert_success();
+    // What it cannot write is said, by name.
+    assert!(
+        output
+            .stderr
+            .contains("so `Shapes.Box.set_size/2`, `Shapes.count_stream` are not generated"),
+        "{}",
+        output.stderr
+    );
     let files = project.generated();
     let shapes = &files
         .iter()
