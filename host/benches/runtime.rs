@@ -502,32 +502,12 @@ async fn concurrent(pool: &Pool, call: &Call, calls: usize) -> Latency {
 
 /// The same call from Elixir, through `snakebridge runtime serve`, in one VM per pool size.
 fn elixir(rust_p50: Option<f64>) {
-    let elixir_dir = repo().join("elixir");
-    let compiled = Command::new("mix")
-        .args(["compile"])
-        .current_dir(&elixir_dir)
-        .output()
-        .unwrap();
-    assert!(compiled.status.success());
     let mut one_worker = None;
     for workers in [1, 2] {
-        let project = tempfile::tempdir().unwrap();
-        std::fs::write(
-            project.path().join("snakebridge.toml"),
-            format!(
-                "[python]\nexecutable = {:?}\n\n[libraries]\nmath = {{ stdlib = true }}\n\n[runtime]\nworkers = {workers}\n",
-                python().display().to_string()
-            ),
-        )
-        .unwrap();
-        let text = stdout_of(
-            Command::new("mix")
-                .args(["run", "--no-compile"])
-                .arg(repo().join("host/benches/runtime_calls.exs"))
-                .args([CALLS.to_string(), IN_FLIGHT.to_string()])
-                .current_dir(&elixir_dir)
-                .env("SNAKEBRIDGE_BIN", env!("CARGO_BIN_EXE_snakebridge"))
-                .env("SNAKEBRIDGE_BENCH_PROJECT", project.path()),
+        let text = mix_run(
+            "runtime_calls.exs",
+            &[CALLS.to_string(), IN_FLIGHT.to_string()],
+            workers,
         );
         let numbers: Vec<f64> = text
             .split_whitespace()
@@ -570,8 +550,9 @@ fn elixir(rust_p50: Option<f64>) {
     }
 }
 
-/// Calls with Elixir functions Python calls back, beside a plain call, in one VM.
-fn callbacks() {
+/// Runs `host/benches/<script>` with `args` in the Elixir package, against this build's
+/// binary and a pool of `workers` serving the standard library; returns what it prints.
+fn mix_run(script: &str, args: &[String], workers: usize) -> String {
     let elixir_dir = repo().join("elixir");
     let compiled = Command::new("mix")
         .args(["compile"])
@@ -583,20 +564,25 @@ fn callbacks() {
     std::fs::write(
         project.path().join("snakebridge.toml"),
         format!(
-            "[python]\nexecutable = {:?}\n\n[libraries]\nmath = {{ stdlib = true }}\n\n[runtime]\nworkers = 1\n",
+            "[python]\nexecutable = {:?}\n\n[libraries]\nmath = {{ stdlib = true }}\n\n[runtime]\nworkers = {workers}\n",
             python().display().to_string()
         ),
     )
     .unwrap();
-    let text = stdout_of(
+    stdout_of(
         Command::new("mix")
             .args(["run", "--no-compile"])
-            .arg(repo().join("host/benches/runtime_callbacks.exs"))
-            .arg(CALLS.to_string())
+            .arg(repo().join("host/benches").join(script))
+            .args(args)
             .current_dir(&elixir_dir)
             .env("SNAKEBRIDGE_BIN", env!("CARGO_BIN_EXE_snakebridge"))
             .env("SNAKEBRIDGE_BENCH_PROJECT", project.path()),
-    );
+    )
+}
+
+/// Calls with Elixir functions Python calls back, beside a plain call, in one VM.
+fn callbacks() {
+    let text = mix_run("runtime_callbacks.exs", &[CALLS.to_string()], 1);
     let mut p50s = Vec::new();
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();

@@ -259,17 +259,8 @@ impl Pool {
             payload,
         });
         let mut client = lease.client();
-        let chunks = match tokio::time::timeout_at(deadline, client.execute_stream(request)).await {
-            Err(_) => {
-                // Nothing ran yet that could hold a thread for long: give the capacity back.
-                return Err(Error::Timeout {
-                    after: timeout,
-                    queued: false,
-                });
-            }
-            Ok(Err(status)) => return Err(self.inner.classify(lease, &status).await),
-            Ok(Ok(response)) => response.into_inner(),
-        };
+        let opening = client.execute_stream(request);
+        let (lease, chunks) = self.opened(lease, deadline, timeout, opening).await?;
         Ok(CallStream {
             inner: self.inner.clone(),
             lease: Some(lease),
@@ -290,16 +281,8 @@ impl Pool {
         let mut client = lease.client();
         let request =
             tonic::Request::new(tokio_stream::wrappers::UnboundedReceiverStream::new(steps));
-        let down = match tokio::time::timeout_at(deadline, client.interact(request)).await {
-            Err(_) => {
-                return Err(Error::Timeout {
-                    after: timeout,
-                    queued: false,
-                });
-            }
-            Ok(Err(status)) => return Err(self.inner.classify(lease, &status).await),
-            Ok(Ok(response)) => response.into_inner(),
-        };
+        let opening = client.interact(request);
+        let (lease, down) = self.opened(lease, deadline, timeout, opening).await?;
         Ok(Interaction {
             inner: self.inner.clone(),
             lease: Some(lease),
@@ -307,6 +290,25 @@ impl Pool {
             upstream,
             timeout,
         })
+    }
+
+    /// Waits, until `deadline`, for the worker to answer a streaming call's opening.
+    async fn opened<T>(
+        &self,
+        lease: Lease,
+        deadline: Instant,
+        timeout: Duration,
+        opening: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<(Lease, T), Error> {
+        match tokio::time::timeout_at(deadline, opening).await {
+            // Nothing ran yet that could hold a thread for long: give the capacity back.
+            Err(_) => Err(Error::Timeout {
+                after: timeout,
+                queued: false,
+            }),
+            Ok(Err(status)) => Err(self.inner.classify(lease, &status).await),
+            Ok(Ok(response)) => Ok((lease, response.into_inner())),
+        }
     }
 
     /// A call's payload, for one made inside an [`Interaction`].

@@ -284,10 +284,12 @@ fn stream_wrapper_calls_need_a_generator_or_a_streaming_entry() {
     // A `_stream` call uses its symbol: `prune` keeps it.
     let analyzed = project.run(&["--format", "json", "analyze"]);
     analyzed.assert_success();
-    assert!(
-        analyzed.stdout.contains("lib/a.ex:2:20"),
-        "{}",
-        analyzed.stdout
+    let usage: serde_json::Value = serde_json::from_str(&analyzed.stdout).unwrap();
+    let uses = &usage["libraries"]["tools"]["used"]["Tools.pairs"];
+    assert_eq!(
+        (&uses[0]["file"], &uses[0]["line"]),
+        (&"lib/a.ex".into(), &2.into()),
+        "{usage}"
     );
     project.run(&["prune"]).assert_success();
     let code = project.read("lib/snakebridge_generated/tools.ex");
