@@ -2,9 +2,13 @@
 //! `snakebridge plugin build` builds it; `snakebridge plugin check` tries it;
 //! `snakebridge generate --dump-ir DIR` shows the records it receives.
 //!
-//! This starter knows four builtin annotations and gives `term()` for everything else.
+//! This starter knows four builtin annotations and `list[...]` of them, and gives `term()` for
+//! everything else. Annotations arrive parsed: `nodes[0]` is the root of the tree, and an empty
+//! tree means the host could not parse the text (`annotation.source`).
 
-use snakebridge_pdk::typespecs::{Library, PluginError, SymbolTypes, TypeExpr, TypeNode, Typespecs};
+use snakebridge_pdk::typespecs::{
+    Annotation, AnnotationNode, Library, PluginError, SymbolTypes, TypeExpr, TypeNode, Typespecs,
+};
 
 struct Plugin;
 
@@ -20,23 +24,37 @@ impl Typespecs for Plugin {
                     .signature
                     .params
                     .iter()
-                    .map(|param| elixir_type(param.annotation.as_deref()))
+                    .map(|param| elixir_type(param.annotation.as_ref()))
                     .collect(),
-                returns: elixir_type(symbol.signature.returns.as_deref()),
+                returns: elixir_type(symbol.signature.returns.as_ref()),
             })
             .collect())
     }
 }
 
-fn elixir_type(annotation: Option<&str>) -> TypeExpr {
-    let node = match annotation {
-        Some("int") => TypeNode::Integer,
-        Some("float") => TypeNode::Float,
-        Some("str") => TypeNode::String,
-        Some("bool") => TypeNode::Boolean,
+fn elixir_type(annotation: Option<&Annotation>) -> TypeExpr {
+    let nodes = annotation.map_or(&[][..], |a| &a.nodes[..]);
+    let scalar = |index: u32| match nodes.get(index as usize) {
+        Some(AnnotationNode::Name(name)) => match name.as_str() {
+            "int" => TypeNode::Integer,
+            "float" => TypeNode::Float,
+            "str" => TypeNode::String,
+            "bool" => TypeNode::Boolean,
+            _ => TypeNode::Term,
+        },
         _ => TypeNode::Term,
     };
-    TypeExpr { nodes: vec![node] }
+    match nodes.first() {
+        // `list[int]`: the list is node 0 of the type, its item node 1.
+        Some(AnnotationNode::Subscript((base, items))) if base == "list" && items.len() == 1 => {
+            TypeExpr {
+                nodes: vec![TypeNode::List(1), scalar(items[0])],
+            }
+        }
+        _ => TypeExpr {
+            nodes: vec![scalar(0)],
+        },
+    }
 }
 
 snakebridge_pdk::export_typespecs!(Plugin);
