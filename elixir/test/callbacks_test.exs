@@ -52,6 +52,14 @@ defmodule SnakeBridge.CallbacksTest do
     assert message =~ ":ball"
   end
 
+  # Found by the benchmark: each call left its stream to be reset, and after about a thousand
+  # the worker's connection was refused as "excessive load generating behavior".
+  test "thousands of calls with callbacks in a row all return" do
+    for _ <- 1..2_500 do
+      assert SnakeBridge.call("functools", "reduce", [fn a, b -> a + b end, [1, 2]]) == {:ok, 3}
+    end
+  end
+
   test "a callable Python keeps fails clearly once its call has returned" do
     assert {:ok, _} = fixture("keep", [fn -> :never end])
 

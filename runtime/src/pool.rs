@@ -1012,6 +1012,24 @@ impl Interaction {
         self.upstream.clone()
     }
 
+    /// Ends the interaction after its last result: closes the steps this side sends (once every
+    /// [`Upstream`] clone is gone) and reads the worker's stream to its end. Dropping it
+    /// instead resets the stream, and the worker's closing frames then arrive on a reset
+    /// stream, which HTTP/2 counts against the connection until it gives up on it.
+    pub async fn finish(self) {
+        let Interaction {
+            mut down,
+            upstream,
+            timeout,
+            lease,
+            ..
+        } = self;
+        drop(upstream);
+        let drained = async { while let Ok(Some(_)) = down.message().await {} };
+        let _ = tokio::time::timeout(timeout, drained).await;
+        drop(lease);
+    }
+
     /// The worker's next step. A wait longer than the call's timeout ends the interaction.
     pub async fn next(&mut self) -> Step {
         use crate::proto::interaction::Step as Down;

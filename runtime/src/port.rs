@@ -535,6 +535,8 @@ impl Handler {
             }
         };
         locked(&self.conversations).remove(&id);
+        drop(conversation);
+        interaction.finish().await;
         reply
     }
 

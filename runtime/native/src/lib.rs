@@ -356,8 +356,16 @@ fn failure(value: &Bound<'_, PyAny>) -> PythonError {
 /// step as a message, `receive` waits (without the GIL) for the runtime's next one.
 #[pyclass(frozen)]
 struct Channel {
-    down: mpsc::Sender<Result<Interaction, Status>>,
+    /// Taken when the call ends, so the stream ends with it even while Python still holds an
+    /// Elixir function (and through it this channel).
+    down: Mutex<Option<mpsc::Sender<Result<Interaction, Status>>>>,
     up: Mutex<std::sync::mpsc::Receiver<Interaction>>,
+}
+
+impl Channel {
+    fn close(&self) -> Option<mpsc::Sender<Result<Interaction, Status>>> {
+        self.down.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }
 
 #[pymethods]
@@ -382,8 +390,15 @@ impl Channel {
             })
         };
         let message = Interaction { step: Some(step) };
-        py.detach(|| self.down.blocking_send(Ok(message)))
-            .map_err(|_| PyRuntimeError::new_err("the runtime closed the interaction"))
+        let closed = || PyRuntimeError::new_err("the runtime closed the interaction");
+        let down = self
+            .down
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(closed)?;
+        py.detach(|| down.blocking_send(Ok(message)))
+            .map_err(|_| closed())
     }
 
     /// `("call", tool, payload)` or `("returned", json, (type, message))`; `None` when the
@@ -442,12 +457,21 @@ fn interact(
     down: mpsc::Sender<Result<Interaction, Status>>,
     up: std::sync::mpsc::Receiver<Interaction>,
 ) {
-    let outcome = Python::attach(|py| {
-        let channel = Channel {
-            down: down.clone(),
-            up: Mutex::new(up),
+    let channel = Channel {
+        down: Mutex::new(Some(down)),
+        up: Mutex::new(up),
+    };
+    let (outcome, down) = Python::attach(|py| {
+        let channel = match Bound::new(py, channel) {
+            Ok(channel) => channel,
+            Err(error) => {
+                return (
+                    execute_response::Outcome::Error(python_error(py, error)),
+                    None,
+                );
+            }
         };
-        let result = Bound::new(py, channel).and_then(|channel| {
+        let result = (|| {
             dispatcher.bind(py).call_method1(
                 "interact",
                 (
@@ -457,18 +481,21 @@ fn interact(
                     channel.getattr("receive")?,
                 ),
             )
-        });
-        match result.and_then(|r| json_bytes(&r)) {
+        })();
+        let outcome = match result.and_then(|r| json_bytes(&r)) {
             Ok(json) => execute_response::Outcome::Result(json),
             Err(error) => execute_response::Outcome::Error(python_error(py, error)),
-        }
+        };
+        (outcome, channel.get().close())
     });
     let last = Interaction {
         step: Some(interaction::Step::Result(ExecuteResponse {
             outcome: Some(outcome),
         })),
     };
-    let _ = down.blocking_send(Ok(last));
+    if let Some(down) = down {
+        let _ = down.blocking_send(Ok(last));
+    }
 }
 
 /// The JSON bytes the dispatcher returned.
