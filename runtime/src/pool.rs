@@ -286,7 +286,7 @@ impl Pool {
         Ok(Interaction {
             inner: self.inner.clone(),
             lease: Some(lease),
-            down,
+            down: Some(down),
             upstream,
             timeout,
         })
@@ -1002,7 +1002,8 @@ impl Upstream {
 pub struct Interaction {
     inner: Arc<Inner>,
     lease: Option<Lease>,
-    down: tonic::Streaming<crate::proto::Interaction>,
+    /// `None` once a wait ran out and the rest went to a task of its own.
+    down: Option<tonic::Streaming<crate::proto::Interaction>>,
     upstream: Upstream,
     timeout: Duration,
 }
@@ -1025,20 +1026,41 @@ impl Interaction {
             ..
         } = self;
         drop(upstream);
-        let drained = async { while let Ok(Some(_)) = down.message().await {} };
-        let _ = tokio::time::timeout(timeout, drained).await;
+        if let Some(down) = down.as_mut() {
+            let drained = async { while let Ok(Some(_)) = down.message().await {} };
+            let _ = tokio::time::timeout(timeout, drained).await;
+        }
         drop(lease);
+    }
+
+    /// A wait ran out: the thread running the call stays counted until Python is done (it
+    /// learns the caller left at its next step) or the hard limit, as an abandoned call's does.
+    fn abandon(&mut self, lease: Lease) {
+        let abandon = Abandon::default();
+        abandon.caller_left(&lease.worker);
+        let Some(mut down) = self.down.take() else {
+            return;
+        };
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let drained = async { while let Ok(Some(_)) = down.message().await {} };
+            let ended = tokio::time::timeout(inner.config.hard_timeout, drained).await;
+            abandon.call_ended(&lease.worker);
+            if ended.is_err() {
+                inner.stuck(lease);
+            }
+        });
     }
 
     /// The worker's next step. A wait longer than the call's timeout ends the interaction.
     pub async fn next(&mut self) -> Step {
         use crate::proto::interaction::Step as Down;
-        let Some(lease) = self.lease.take() else {
+        let (Some(lease), Some(down)) = (self.lease.take(), self.down.as_mut()) else {
             return Step::Result(Err(Error::Protocol("the interaction has ended".into())));
         };
-        let step = match tokio::time::timeout(self.timeout, self.down.message()).await {
+        let step = match tokio::time::timeout(self.timeout, down.message()).await {
             Err(_) => {
-                Abandon::default().caller_left(&lease.worker);
+                self.abandon(lease);
                 return Step::Result(Err(Error::Timeout {
                     after: self.timeout,
                     queued: false,

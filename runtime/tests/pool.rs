@@ -414,6 +414,32 @@ async fn a_call_with_functions_calls_back_and_takes_nested_calls() {
         pool.call(&fixture("add").arg(1).arg(2)).await.unwrap(),
         json!(3)
     );
+
+    // A callback nobody answers runs out the call's timeout; the call's thread stays counted
+    // until Python learns the caller left, then the worker is free.
+    let unanswered = fixture("apply")
+        .arg(callback(11))
+        .arg(1)
+        .timeout(Duration::from_millis(300));
+    let mut interaction = pool.interact(&unanswered).await.unwrap();
+    expect_callback(&mut interaction).await;
+    assert!(matches!(
+        expect_result(&mut interaction).await,
+        Err(Error::Timeout { .. })
+    ));
+    interaction.finish().await;
+    let start = Instant::now();
+    while pool.workers()[0].in_flight > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the worker stays busy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        pool.call(&fixture("add").arg(2).arg(2)).await.unwrap(),
+        json!(4)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
