@@ -16,18 +16,27 @@
 //! | `{:repr_ref, id, {ref, limit}}` | `{:ok, text}`: a short `repr`, at most `limit` characters |
 //! | `{:workers, id}` | `{:ok, [%{slot: n, pid: pid | nil, in_flight: n}]}` |
 //! | `{:shutdown, id}` | none: the pool stops and the process exits |
+//! | `{:callback_return, conversation, {:ok, value} \| {:error, %{type: .., message: ..}}}` | none: what an Elixir function returned or raised, for Python |
+//!
+//! A call whose arguments hold functions is a conversation: each time Python calls one, the
+//! request the calling process waits on (the call's, or the innermost call made meanwhile) gets
+//! a frame with flags bit 2 set, `{:callback, conversation, function, args}`; the process runs
+//! it and answers `callback_return`. Calls it makes meanwhile carry `parent: conversation` and
+//! run inside the call, in the worker thread waiting for the answer.
 //!
 //! A `request` is a map with atom keys: `library`, `python_module`, `call_type` (an atom),
 //! `function`, `class`, `attr`, `instance` (a `%SnakeBridge.Ref{}`), `args` (a list),
 //! `kwargs` (a keyword list or map), `session` (explicit, or `nil`), `owner` (the calling
-//! process's own session), `returns` (`:auto`, `:value` or `:ref`), `timeout` (milliseconds)
-//! and `dynamic` (`true` for calls no generated wrapper covers). A call runs in `session`
+//! process's own session), `parent` (the conversation a callback's call joins, or `nil`),
+//! `returns` (`:auto`, `:value` or `:ref`), `timeout` (milliseconds) and `dynamic` (`true`
+//! for calls no generated wrapper covers). A call runs in `session`
 //! when set, else in the session of the references it passes (at any depth), else in
 //! `owner`'s. An `error` is `%{kind: atom, python_type: binary | nil, message: binary,
 //! traceback: binary | nil}`.
 //!
 //! A reply body is the 8-byte id, one flags byte (bit 0: the term holds sets to rebuild;
-//! bit 1: atoms made in Python to look up, see [`term`](crate::term)), and the reply term, so
+//! bit 1: atoms made in Python to look up, see [`term`](crate::term); bit 2: a callback
+//! frame, below), and the reply term, so
 //! the Elixir side routes a reply without decoding it. The first frame out, id 0, is
 //! `{:hello, %{max_frame: bytes}}`: the Elixir side refuses a larger request before it sends
 //! it. A larger one that arrives anyway is read past and answered `too_large`; one nested
