@@ -20,6 +20,12 @@ defmodule SnakeBridge.Runtime do
   is `kind: :invalid_request`. Atoms made in Python arrive as atoms only when the atom
   already exists, as strings otherwise, so Python can never fill the VM's atom table.
 
+  A function among a call's arguments (anonymous or a capture, at any depth) arrives in Python
+  as a callable. When Python calls it during the call, it runs in the calling process, and
+  calls it makes into Python run inside the first; what it raises reaches Python as
+  `snakebridge_worker.ElixirError`. Python may not call it after the call returns. Stream calls
+  take no functions.
+
   Every call emits `[:snakebridge, :call, :start]` and then `[:snakebridge, :call, :stop]`,
   or `[:snakebridge, :call, :exception]` when it fails; see `SnakeBridge.Telemetry`.
   """
