@@ -353,6 +353,18 @@ async fn expect_result(
     }
 }
 
+/// Waits for the pool's one worker to run nothing.
+async fn until_idle(pool: &Pool) {
+    let start = Instant::now();
+    while pool.workers()[0].in_flight > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the worker stays busy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// An interaction: Python calls the Elixir function, the runtime answers for it, and a call
 /// made meanwhile runs inside the first, on the same thread, and returns first.
 #[tokio::test(flavor = "multi_thread")]
@@ -402,14 +414,7 @@ async fn a_call_with_functions_calls_back_and_takes_nested_calls() {
         .unwrap();
     expect_callback(&mut interaction).await;
     drop(interaction);
-    let start = Instant::now();
-    while pool.workers()[0].in_flight > 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the worker stays busy"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_idle(&pool).await;
     assert_eq!(
         pool.call(&fixture("add").arg(1).arg(2)).await.unwrap(),
         json!(3)
@@ -428,14 +433,7 @@ async fn a_call_with_functions_calls_back_and_takes_nested_calls() {
         Err(Error::Timeout { .. })
     ));
     interaction.finish().await;
-    let start = Instant::now();
-    while pool.workers()[0].in_flight > 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the worker stays busy"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_idle(&pool).await;
     assert_eq!(
         pool.call(&fixture("add").arg(2).arg(2)).await.unwrap(),
         json!(4)
