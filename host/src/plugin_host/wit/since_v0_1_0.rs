@@ -48,13 +48,15 @@ pub mod adapter {
     }
 
     pub fn render_input(input: &new::RenderInput) -> old::RenderInput {
-        let kept = |id: &String| {
-            input
-                .library
-                .symbols
-                .iter()
-                .any(|s| s.id == *id && s.kind != new::SymbolKind::Setter)
-        };
+        // A set: a whole library has thousands of symbols, each with a type and a doc.
+        let setters: std::collections::BTreeSet<&str> = input
+            .library
+            .symbols
+            .iter()
+            .filter(|s| s.kind == new::SymbolKind::Setter)
+            .map(|s| s.id.as_str())
+            .collect();
+        let kept = |id: &String| !setters.contains(id.as_str());
         old::RenderInput {
             library: library(&input.library),
             types: input
