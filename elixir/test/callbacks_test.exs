@@ -60,6 +60,19 @@ defmodule SnakeBridge.CallbacksTest do
     end
   end
 
+  test "a result or exception too large for the runtime reaches Python as an error" do
+    for fun <- [
+          fn -> String.duplicate("x", 70_000_000) end,
+          fn -> raise String.duplicate("x", 70_000_000) end
+        ] do
+      assert {:ok, ["snakebridge_worker.ElixirError", message, "SnakeBridge.TooLarge"]} =
+               fixture("caught", [fun], __runtime__: [timeout: 10_000])
+
+      assert message =~ "the Elixir function's result is"
+      assert message =~ "max_message_bytes"
+    end
+  end
+
   test "a callable Python keeps fails clearly once its call has returned" do
     assert {:ok, _} = fixture("keep", [fn -> :never end])
 

@@ -110,9 +110,23 @@ defmodule SnakeBridge.Runtime.Server do
         if outer, do: Process.put(@conversation, outer), else: Process.delete(@conversation)
       end
 
-    with {:ok, port} <- port() do
-      Port.command(port, :erlang.term_to_binary({:callback_return, conversation, outcome}))
-    end
+    frame = :erlang.term_to_binary({:callback_return, conversation, outcome})
+
+    # A result too large for the runtime reaches Python as the error that says so, rather than
+    # never reaching it.
+    frame =
+      case fits(frame) do
+        :ok ->
+          frame
+
+        {:error, %{message: message}} ->
+          message = String.replace(message, "the request", "the Elixir function's result")
+          too_large = %{type: "SnakeBridge.TooLarge", message: message}
+
+          :erlang.term_to_binary({:callback_return, conversation, {:error, too_large}})
+      end
+
+    with {:ok, port} <- port(), do: Port.command(port, frame)
   rescue
     # The runtime went away mid-call: the call's own reply says so.
     ArgumentError -> :ok
